@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# One-shot, idempotent developer/CI set-up for the SFU media worker.
+#
+#   bash scripts/setup.sh          (from any cwd)
+#
+# 1. installs missing Debian packages (apt-get update only if something is missing)
+# 2. builds libsrtp2 from Debian's source package with OpenSSL into
+#    build/deps/srtp (scripts/build-libsrtp.sh)
+# 3. installs node-controller/ npm dependencies without running install
+#    scripts (mediasoup's postinstall would fetch/build its own worker)
+#
+# A second run with everything in place does no network access and takes
+# about a second.  Uses sudo only when not root.
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
+START=$(date +%s)
+
+APT_PACKAGES=(
+    build-essential pkg-config
+    libuv1-dev libssl-dev libusrsctp-dev libcmocka-dev
+    flatbuffers-compiler
+    clang libclang-rt-14-dev          # clang + libFuzzer/ASan/UBSan runtimes
+    valgrind
+    dpkg-dev                          # apt-get source / dpkg-source (libsrtp2)
+    iproute2 util-linux               # ip netns + unshare (loopback-only test netns)
+    openssl ca-certificates
+)
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
+SUMMARY=()
+note() { SUMMARY+=("$*"); }
+
+if [ "$(id -u)" -eq 0 ]; then
+    SUDO=()
+else
+    command -v sudo >/dev/null || die "not root and sudo is not installed"
+    SUDO=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+
+# Print the names of the given packages that are not fully installed.
+missing_packages() {
+    local p status
+    for p in "$@"; do
+        status="$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)"
+        case "$status" in
+            ii*) ;;                  # installed
+            *) printf '%s\n' "$p" ;; # not installed / half-installed / unknown
+        esac
+    done
+}
+
+APT_UPDATED=0
+apt_install() {
+    [ "$#" -gt 0 ] || return 0
+    if [ "$APT_UPDATED" -eq 0 ]; then
+        log "apt-get update"
+        "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        APT_UPDATED=1
+    fi
+    log "apt-get install: $*"
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends "$@" >/dev/null
+    local still
+    still="$(missing_packages "$@")"
+    [ -z "$still" ] || die "packages still missing after apt-get install: $(echo $still)"
+}
+
+# ------------------------------------------------------------ 1. apt packages
+mapfile -t MISSING < <(missing_packages "${APT_PACKAGES[@]}")
+if [ "${#MISSING[@]}" -gt 0 ]; then
+    apt_install "${MISSING[@]}"
+    note "apt: installed ${MISSING[*]}"
+else
+    note "apt: all ${#APT_PACKAGES[@]} packages already installed"
+fi
+
+# ----------------------------------------------------------- 2. libsrtp2
+srtp_before="$(cat "$REPO_ROOT/build/deps/srtp/.stamp" 2>/dev/null || true)"
+bash "$SCRIPT_DIR/build-libsrtp.sh"
+srtp_after="$(cat "$REPO_ROOT/build/deps/srtp/.stamp" 2>/dev/null || true)"
+if [ "$srtp_before" = "$srtp_after" ]; then
+    note "libsrtp2: up to date in build/deps/srtp (${srtp_after})"
+else
+    note "libsrtp2: built (${srtp_after}) into build/deps/srtp"
+fi
+
+# ------------------------------------------------------------ 3. npm deps
+NODE_DIR="$REPO_ROOT/node-controller"
+if [ -f "$NODE_DIR/package.json" ]; then
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        # The machine image normally ships Node 20; Debian's nodejs is a fallback.
+        log "node/npm not found; installing Debian's nodejs + npm"
+        apt_install nodejs npm
+        note "apt: installed nodejs npm (fallback)"
+    fi
+    LOCK="$NODE_DIR/package-lock.json"
+    MARK="$NODE_DIR/node_modules/.sfu-setup-stamp"
+    need=0
+    if [ ! -d "$NODE_DIR/node_modules" ] || [ ! -f "$MARK" ]; then
+        need=1
+    elif [ "$NODE_DIR/package.json" -nt "$MARK" ]; then
+        need=1
+    elif [ -f "$LOCK" ] && [ "$LOCK" -nt "$MARK" ]; then
+        need=1
+    fi
+    if [ "$need" -eq 1 ]; then
+        # Never let mediasoup's postinstall fetch or build its own worker.
+        export MEDIASOUP_WORKER_BIN=/nonexistent
+        NPM_FLAGS=(--ignore-scripts --no-audit --no-fund --loglevel=error)
+        npm_log="$(mktemp)"
+        run_npm() {  # run_npm <args...>: npm in node-controller/, output to $npm_log
+            (cd "$NODE_DIR" && npm "$@" "${NPM_FLAGS[@]}") >"$npm_log" 2>&1
+        }
+        if [ -f "$LOCK" ]; then
+            npm_cmd=ci
+            log "npm ci in node-controller/"
+            if ! run_npm ci; then
+                if grep -q 'package.json and package-lock.json .* are in sync\|Missing: .* from lock file' "$npm_log"; then
+                    # The registry reachable here omits some other-platform
+                    # optional binaries (e.g. @unrs/resolver-binding-darwin-*),
+                    # so a lockfile generated here lacks them and `npm ci`
+                    # calls it out of sync.  `npm install --no-save` installs
+                    # the same locked versions and leaves the lockfile alone.
+                    npm_cmd="install --no-save (npm ci: lockfile lacks other-platform optionals)"
+                    log "npm ci refused the lockfile; falling back to npm install --no-save"
+                    lock_sum="$(sha256sum "$LOCK")"
+                    run_npm install --no-save || { cat "$npm_log" >&2; rm -f "$npm_log"; die "npm install failed"; }
+                    [ "$(sha256sum "$LOCK")" = "$lock_sum" ] || die "npm modified package-lock.json"
+                else
+                    cat "$npm_log" >&2; rm -f "$npm_log"; die "npm ci failed"
+                fi
+            fi
+        else
+            npm_cmd=install
+            log "npm install in node-controller/ (no package-lock.json yet: creating it)"
+            run_npm install --omit-lockfile-registry-resolved \
+                || { cat "$npm_log" >&2; rm -f "$npm_log"; die "npm install failed"; }
+        fi
+        rm -f "$npm_log"
+        touch "$MARK"
+        note "npm: $npm_cmd done in node-controller/ (mediasoup $(node -p 'require("'"$NODE_DIR"'/node_modules/mediasoup/package.json").version' 2>/dev/null || echo '?'), install scripts skipped)"
+    else
+        note "npm: node_modules up to date"
+    fi
+    # The lockfile must only point at the npm registry (or at nothing: npm then
+    # uses the configured registry).
+    if [ -f "$LOCK" ]; then
+        bad="$(grep -o '"resolved": *"[^"]*"' "$LOCK" \
+               | grep -v '"https://registry\.npmjs\.org/' || true)"
+        [ -z "$bad" ] || die "package-lock.json has non-registry tarball URLs: $(echo "$bad" | head -3)"
+    fi
+fi
+
+# ------------------------------------------------------------------ summary
+printf '\n[setup] done in %ss\n' "$(( $(date +%s) - START ))"
+for s in "${SUMMARY[@]}"; do printf '  - %s\n' "$s"; done
+cat <<EOM
+  - worker build flags: -I$REPO_ROOT/build/deps/srtp/include
+                        $REPO_ROOT/build/deps/srtp/lib/libsrtp2.a -lcrypto
+EOM
