@@ -1,0 +1,126 @@
+# sfu: C media worker wire-compatible with mediasoup 3.27.1, plus its tests.
+#
+#   make                 build the worker (build/sfu-worker)
+#   make test            C unit tests (plain, ASan/UBSan, valgrind) + Node black-box tests
+#   make conformance     mediasoup 3.27.1's own jest suite against our worker
+#   make fuzz            build the libFuzzer targets (clang); make fuzz-run FUZZ_SECONDS=300
+#
+# Dependencies come from scripts/setup.sh (Debian packages, libsrtp2 built from
+# Debian's source package into build/deps, npm packages in node-controller/).
+
+BUILD ?= build
+CC ?= cc
+CLANG ?= clang
+NODE ?= node
+FLATC ?= flatc
+PKG_CONFIG ?= pkg-config
+
+MEDIASOUP_DIR := node-controller/node_modules/mediasoup
+FBS_DIR := $(MEDIASOUP_DIR)/worker/fbs
+SRTP_DIR := $(BUILD)/deps/srtp
+
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -g $(WARN)
+CFLAGS ?= -O2
+ASAN_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+include proto/proto.mk
+include channel/channel.mk
+
+UV_CFLAGS := $(shell $(PKG_CONFIG) --cflags libuv 2>/dev/null)
+UV_LIBS := $(shell $(PKG_CONFIG) --libs libuv 2>/dev/null)
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+SSL_LIBS := -lssl -lcrypto
+
+WORKER_MAIN := worker/src/main.c
+WORKER_LIB_SRCS := $(filter-out $(WORKER_MAIN),$(wildcard worker/src/*.c worker/src/*/*.c))
+WORKER_HDRS := $(wildcard worker/src/*.h worker/src/*/*.h channel/*.h proto/*.h)
+WORKER_INCLUDES := -Iworker/src $(addprefix -I,$(wildcard worker/src/*/)) $(CHANNEL_INCLUDES) $(PROTO_INCLUDES)
+ALL_SRCS := $(WORKER_LIB_SRCS) $(CHANNEL_SRCS) $(PROTO_SRCS)
+ALL_INCLUDES := $(WORKER_INCLUDES) $(UV_CFLAGS)
+ALL_LIBS := $(UV_LIBS) $(SSL_LIBS) -lm
+
+WORKER_BIN := $(BUILD)/sfu-worker
+WORKER_ASAN_BIN := $(BUILD)/sfu-worker-asan
+
+# C unit tests: every tests/unit/test_*.c is one cmocka program linked with the
+# whole worker library (sources the test does not use cost nothing).
+UNIT_TEST_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_TEST_SRCS))
+UNIT_TESTS_ASAN := $(patsubst tests/unit/%.c,$(BUILD)/tests-asan/%,$(UNIT_TEST_SRCS))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_SECONDS ?= 60
+
+.PHONY: all worker test unit-tests unit-tests-asan unit-tests-valgrind node-tests conformance \
+        conformance-all fuzz fuzz-run bench example clean deps
+
+all: worker
+worker: $(WORKER_BIN)
+
+deps:
+	bash scripts/setup.sh
+
+$(FBS_DIR)/message.fbs:
+	@echo "missing $(FBS_DIR): run scripts/setup.sh (npm install in node-controller/)" >&2; exit 1
+
+$(WORKER_BIN): $(WORKER_MAIN) $(ALL_SRCS) $(WORKER_HDRS) $(PROTO_GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $(ALL_INCLUDES) -o $@ $(WORKER_MAIN) $(ALL_SRCS) $(ALL_LIBS)
+
+$(WORKER_ASAN_BIN): $(WORKER_MAIN) $(ALL_SRCS) $(WORKER_HDRS) $(PROTO_GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(ASAN_FLAGS) $(ALL_INCLUDES) -o $@ $(WORKER_MAIN) $(ALL_SRCS) $(ALL_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(ALL_SRCS) $(WORKER_HDRS) $(PROTO_GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -O1 $(ALL_INCLUDES) -Itests/unit -o $@ $< $(ALL_SRCS) $(ALL_LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/tests-asan/%: tests/unit/%.c $(ALL_SRCS) $(WORKER_HDRS) $(PROTO_GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(ASAN_FLAGS) $(ALL_INCLUDES) -Itests/unit -o $@ $< $(ALL_SRCS) $(ALL_LIBS) $(CMOCKA_LIBS)
+
+# libFuzzer targets: clang only, sanitizers on; FUZZ_SRCS define LLVMFuzzerTestOneInput.
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(ALL_SRCS) $(WORKER_HDRS) $(PROTO_GEN_H)
+	@mkdir -p $(dir $@)
+	$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(ALL_INCLUDES) -o $@ $< $(ALL_SRCS) $(ALL_LIBS)
+
+unit-tests: $(UNIT_TESTS)
+	@bash scripts/run-unit-tests.sh plain $(UNIT_TESTS)
+
+unit-tests-asan: $(UNIT_TESTS_ASAN)
+	@bash scripts/run-unit-tests.sh asan $(UNIT_TESTS_ASAN)
+
+unit-tests-valgrind: $(UNIT_TESTS)
+	@bash scripts/run-unit-tests.sh valgrind $(UNIT_TESTS)
+
+node-tests: $(WORKER_BIN) $(WORKER_ASAN_BIN)
+	@bash scripts/run-node-tests.sh
+
+test: worker $(WORKER_ASAN_BIN) $(UNIT_TESTS) $(UNIT_TESTS_ASAN)
+	@bash scripts/run-unit-tests.sh plain $(UNIT_TESTS)
+	@bash scripts/run-unit-tests.sh asan $(UNIT_TESTS_ASAN)
+	@bash scripts/run-unit-tests.sh valgrind $(UNIT_TESTS)
+	@bash scripts/run-node-tests.sh
+
+# The conformance files that pass completely today (the README's test command runs these).
+CONFORMANCE_FILES ?= test-Worker.js test-Router.js test-mediasoup.js test-ortc.js
+conformance: $(WORKER_BIN)
+	$(NODE) tests/conformance/run.mjs --worker $(abspath $(WORKER_BIN)) $(CONFORMANCE_FILES)
+
+conformance-all: $(WORKER_BIN)
+	$(NODE) tests/conformance/run.mjs --worker $(abspath $(WORKER_BIN)) --all
+
+fuzz: $(FUZZERS)
+
+fuzz-run: $(FUZZERS)
+	@bash scripts/run-fuzzers.sh $(FUZZ_SECONDS) $(FUZZERS)
+
+bench: $(WORKER_BIN)
+	$(NODE) scripts/bench-channel.mjs --worker $(abspath $(WORKER_BIN))
+
+example: $(WORKER_BIN)
+	$(NODE) scripts/example.mjs --worker $(abspath $(WORKER_BIN))
+
+clean:
+	rm -rf $(BUILD)/sfu-worker $(BUILD)/sfu-worker-asan $(BUILD)/tests $(BUILD)/tests-asan $(BUILD)/fuzz $(BUILD)/gen

@@ -1,0 +1,36 @@
+/* Router: the media "room". It owns its transports and RTP observers and
+ * closes them when it closes (the media path fills those lists in). */
+#ifndef SFU_ROUTER_H
+#define SFU_ROUTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sfu_ctx.h"
+#include "sfu_hmap.h"
+#include "sfu_list.h"
+
+typedef struct sfu_router sfu_router_t;
+typedef void (*sfu_router_close_cb)(sfu_router_t *r);
+
+struct sfu_router {
+  sfu_ctx_t *ctx;
+  void *data;            /* owner's */
+  sfu_handler_t handler; /* channel handler, keyed by id */
+  sfu_hnode_t owner_node; /* in the worker's router map */
+  sfu_list_t owner_link;  /* in the worker's router list */
+  char *id;
+  size_t id_len;
+  sfu_list_t transports;
+  sfu_list_t rtp_observers;
+  sfu_closing_t closing;
+  sfu_router_close_cb close_cb;
+  bool closed;
+};
+
+/* 0, SFU_EEXIST (id used by another handler), SFU_ENOMEM. */
+int sfu_router_create(sfu_ctx_t *ctx, const char *id, size_t id_len, sfu_router_t **out);
+/* Closes children, leaves the channel registry at once; frees after the loop turn, then cb. */
+void sfu_router_close(sfu_router_t *r, sfu_router_close_cb cb);
+
+#endif

@@ -1,0 +1,36 @@
+/* The Worker object: answers WORKER_* requests, owns the routers (and later
+ * the WebRtcServers), and shuts the process down on WORKER_CLOSE, channel EOF,
+ * SIGINT or SIGTERM. */
+#ifndef SFU_WORKER_H
+#define SFU_WORKER_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include "sfu_cert.h"
+#include "sfu_channel.h"
+#include "sfu_ctx.h"
+
+typedef struct sfu_worker sfu_worker_t;
+typedef void (*sfu_worker_close_cb)(sfu_worker_t *w);
+
+struct sfu_worker {
+  sfu_ctx_t *ctx;
+  sfu_cert_t *cert;
+  sfu_channel_t channel;
+  sfu_handler_t handler; /* root handler of ctx */
+  sfu_hmap_t routers_by_id;
+  sfu_list_t routers;
+  uv_signal_t sigint;
+  uv_signal_t sigterm;
+  sfu_worker_close_cb close_cb;
+  int pending_closes;
+  bool closing;
+};
+
+/* Opens the channel on (read_fd, write_fd), installs signal handlers and sends WORKER_RUNNING. */
+int sfu_worker_init(sfu_worker_t *w, sfu_ctx_t *ctx, sfu_cert_t *cert, uv_file read_fd, uv_file write_fd);
+/* Closes everything; cb runs once every handle of the worker is closed. Idempotent. */
+void sfu_worker_close(sfu_worker_t *w, sfu_worker_close_cb cb);
+
+#endif
