@@ -345,9 +345,14 @@ function analyze(model) {
 	const objects = new Map(model.objects.map((o) => [o.name, o]));
 	const enums = new Map(model.enums.map((e) => [e.name, e]));
 	const unsupported = model.advanced & ~ADV_OPTIONAL_SCALARS;
-	if (unsupported !== 0n)
-		fail(`schemas use unsupported advanced features (flags 0x${unsupported.toString(16)}): ` +
-			'fixed-size arrays, vectors of unions, unions of strings/structs or default strings/vectors');
+	if (unsupported !== 0n) {
+		const what = [
+			[1n, 'fixed-size arrays'],
+			[2n, 'vectors of unions or unions of strings/structs'],
+			[8n, 'default values for strings/vectors'],
+		].filter(([bit]) => unsupported & bit).map(([, text]) => text);
+		fail(`schemas use unsupported features: ${what.join(', ') || `flags 0x${unsupported.toString(16)}`}`);
+	}
 
 	for (const e of model.enums) {
 		if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(e.name)) fail(`bad enum name ${e.name}`);
