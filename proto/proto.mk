@@ -8,9 +8,11 @@
 #   PROTO_HDRS                headers objects depend on (incl. $(PROTO_GEN_H))
 #   PROTO_INCLUDES            -I flags for fb.h and fbs_generated.h
 #   PROTO_TESTS               cmocka test sources (link with $(PROTO_SRCS)
-#                             $(PROTO_TEST_SRCS) -lcmocka -lm)
-#   PROTO_TEST_SRCS           extra code the tests need (test-schema code)
+#                             -lcmocka -lm; test_fb.c #includes the code
+#                             generated from proto/test/fbtest.fbs, which
+#                             is generated together with $(PROTO_GEN_H))
 #   PROTO_FUZZERS             libFuzzer targets (link with $(PROTO_SRCS))
+#   PROTO_FUZZ_SEEDS          script: `$(PROTO_FUZZ_SEEDS) DIR` writes seeds
 #   proto-gen, proto-test, proto-fuzz   convenience targets (see README)
 # Objects that include fbs_generated.h must list $(PROTO_GEN_H) (or
 # $(PROTO_HDRS)) as a prerequisite so that generation happens first.
@@ -29,16 +31,17 @@ PROTO_SRCS := $(PROTO_RUNTIME_SRCS) $(PROTO_GEN_C)
 PROTO_HDRS := $(PROTO_DIR)/fb.h $(PROTO_GEN_H)
 PROTO_INCLUDES := -I$(PROTO_DIR) -I$(BUILD)/gen
 
-# Test-only schema (proto/test/fbtest.fbs), generated next to the real one.
+# Test-only schema (proto/test/fbtest.fbs), generated next to the real one
+# by the same rule so that any test rule depending on $(PROTO_GEN_H) has it.
 PROTO_TEST_GEN_H := $(BUILD)/gen/fbtest_generated.h
 PROTO_TEST_GEN_C := $(BUILD)/gen/fbtest_generated.c
-PROTO_TEST_SRCS := $(PROTO_TEST_GEN_C)
 
 PROTO_TESTS := tests/unit/test_fb.c
 PROTO_INTEROP_TOOL_SRC := tests/unit/fb_interop_tool.c
 PROTO_INTEROP_TEST := tests/unit/fb_interop.test.mjs
 PROTO_GEN_TEST := $(PROTO_DIR)/test/gen.test.mjs
 PROTO_FUZZERS := tests/fuzz/fuzz_fb_verify.c
+PROTO_FUZZ_SEEDS := tests/fuzz/gen_fb_verify_seeds.sh
 
 # --- generation -------------------------------------------------------------
 # gen.mjs rewrites its outputs only when their content changes, so the stamp
@@ -46,25 +49,16 @@ PROTO_FUZZERS := tests/fuzz/fuzz_fb_verify.c
 # changed and dependent objects are not rebuilt needlessly.
 
 PROTO_GEN_STAMP := $(BUILD)/gen/.fbs_generated.stamp
-PROTO_TEST_GEN_STAMP := $(BUILD)/gen/.fbtest_generated.stamp
-PROTO_GEN_CMD = $(NODE) $(PROTO_DIR)/gen.mjs --fbs-dir $(FBS_DIR) --out-dir $(PROTO_GEN_DIR) --flatc $(FLATC)
-PROTO_TEST_GEN_CMD = $(NODE) $(PROTO_DIR)/gen.mjs --fbs-dir $(PROTO_DIR)/test --out-dir $(PROTO_GEN_DIR) --flatc $(FLATC) --name fbtest_generated
+PROTO_GEN_CMD = $(NODE) $(PROTO_DIR)/gen.mjs --fbs-dir $(FBS_DIR) --out-dir $(PROTO_GEN_DIR) --flatc $(FLATC) && \
+	$(NODE) $(PROTO_DIR)/gen.mjs --fbs-dir $(PROTO_DIR)/test --out-dir $(PROTO_GEN_DIR) --flatc $(FLATC) --name fbtest_generated
 
-$(PROTO_GEN_STAMP): $(PROTO_DIR)/gen.mjs $(wildcard $(FBS_DIR)/*.fbs)
+$(PROTO_GEN_STAMP): $(PROTO_DIR)/gen.mjs $(wildcard $(FBS_DIR)/*.fbs) $(PROTO_DIR)/test/fbtest.fbs
 	@mkdir -p $(PROTO_GEN_DIR)
 	$(PROTO_GEN_CMD)
 	@touch $@
 
-$(PROTO_GEN_H) $(PROTO_GEN_C): $(PROTO_GEN_STAMP)
-	@test -f $@ || $(PROTO_GEN_CMD)
-
-$(PROTO_TEST_GEN_STAMP): $(PROTO_DIR)/gen.mjs $(PROTO_DIR)/test/fbtest.fbs
-	@mkdir -p $(PROTO_GEN_DIR)
-	$(PROTO_TEST_GEN_CMD)
-	@touch $@
-
-$(PROTO_TEST_GEN_H) $(PROTO_TEST_GEN_C): $(PROTO_TEST_GEN_STAMP)
-	@test -f $@ || $(PROTO_TEST_GEN_CMD)
+$(PROTO_GEN_H) $(PROTO_GEN_C) $(PROTO_TEST_GEN_H) $(PROTO_TEST_GEN_C): $(PROTO_GEN_STAMP)
+	@test -f $@ || { $(PROTO_GEN_CMD); }
 
 .PHONY: proto-gen proto-test proto-fuzz
 proto-gen: $(PROTO_GEN_H) $(PROTO_GEN_C)
@@ -74,19 +68,19 @@ proto-gen: $(PROTO_GEN_H) $(PROTO_GEN_C)
 PROTO_OUT := $(BUILD)/proto
 PROTO_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 PROTO_WARN := -std=c11 -Wall -Wextra -Werror
-PROTO_ALL_HDRS := $(PROTO_HDRS) $(PROTO_TEST_GEN_H)
+PROTO_ALL_HDRS := $(PROTO_HDRS) $(PROTO_TEST_GEN_H) $(PROTO_TEST_GEN_C)
 PROTO_FUZZ_CC ?= clang
 PROTO_FUZZ_TIME ?= 300
 VALGRIND ?= valgrind
 
-$(PROTO_OUT)/test_fb_asan: $(PROTO_TESTS) $(PROTO_SRCS) $(PROTO_TEST_SRCS) $(PROTO_ALL_HDRS)
+$(PROTO_OUT)/test_fb_asan: $(PROTO_TESTS) $(PROTO_SRCS) $(PROTO_ALL_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(PROTO_WARN) -g -O1 $(PROTO_SAN) $(PROTO_INCLUDES) -o $@ \
-		$(filter %.c,$^) -lcmocka -lm
+		$(PROTO_TESTS) $(PROTO_SRCS) -lcmocka -lm
 
-$(PROTO_OUT)/test_fb: $(PROTO_TESTS) $(PROTO_SRCS) $(PROTO_TEST_SRCS) $(PROTO_ALL_HDRS)
+$(PROTO_OUT)/test_fb: $(PROTO_TESTS) $(PROTO_SRCS) $(PROTO_ALL_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(PROTO_WARN) -g -O1 $(PROTO_INCLUDES) -o $@ $(filter %.c,$^) -lcmocka -lm
+	$(CC) $(PROTO_WARN) -g -O1 $(PROTO_INCLUDES) -o $@ $(PROTO_TESTS) $(PROTO_SRCS) -lcmocka -lm
 
 $(PROTO_OUT)/fb_interop_tool: $(PROTO_INTEROP_TOOL_SRC) $(PROTO_SRCS) $(PROTO_HDRS)
 	@mkdir -p $(@D)
