@@ -72,13 +72,17 @@ $(WORKER_ASAN_BIN): $(WORKER_MAIN) $(ALL_SRCS) $(WORKER_HDRS) $(PROTO_GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) $(ASAN_FLAGS) $(ALL_INCLUDES) -o $@ $(WORKER_MAIN) $(ALL_SRCS) $(ALL_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(ALL_SRCS) $(WORKER_HDRS) $(PROTO_GEN_H)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) -O1 $(ALL_INCLUDES) -Itests/unit -o $@ $< $(ALL_SRCS) $(ALL_LIBS) $(CMOCKA_LIBS)
+# Unit tests also link the code generated from proto/'s test-only schema.
+TEST_SRCS := $(ALL_SRCS) $(PROTO_TEST_SRCS)
+TEST_DEPS := $(TEST_SRCS) $(WORKER_HDRS) $(PROTO_GEN_H) $(PROTO_TEST_GEN_H)
 
-$(BUILD)/tests-asan/%: tests/unit/%.c $(ALL_SRCS) $(WORKER_HDRS) $(PROTO_GEN_H)
+$(BUILD)/tests/%: tests/unit/%.c $(TEST_DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(ASAN_FLAGS) $(ALL_INCLUDES) -Itests/unit -o $@ $< $(ALL_SRCS) $(ALL_LIBS) $(CMOCKA_LIBS)
+	$(CC) $(CFLAGS_COMMON) -O1 $(ALL_INCLUDES) -Itests/unit -o $@ $< $(TEST_SRCS) $(ALL_LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/tests-asan/%: tests/unit/%.c $(TEST_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) $(ASAN_FLAGS) $(ALL_INCLUDES) -Itests/unit -o $@ $< $(TEST_SRCS) $(ALL_LIBS) $(CMOCKA_LIBS)
 
 # libFuzzer targets: clang only, sanitizers on; FUZZ_SRCS define LLVMFuzzerTestOneInput.
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(ALL_SRCS) $(WORKER_HDRS) $(PROTO_GEN_H)
