@@ -8,9 +8,10 @@
 #   PROTO_HDRS                headers objects depend on (incl. $(PROTO_GEN_H))
 #   PROTO_INCLUDES            -I flags for fb.h and fbs_generated.h
 #   PROTO_TESTS               cmocka test sources (link with $(PROTO_SRCS)
-#                             -lcmocka -lm; test_fb.c #includes the code
-#                             generated from proto/test/fbtest.fbs, which
-#                             is generated together with $(PROTO_GEN_H))
+#                             $(PROTO_TEST_SRCS) -lcmocka -lm)
+#   PROTO_TEST_SRCS           code generated from proto/test/fbtest.fbs (tests
+#                             only; written by the same rule as $(PROTO_GEN_H))
+#   PROTO_TEST_GEN_H          its header
 #   PROTO_FUZZERS             libFuzzer targets (link with $(PROTO_SRCS))
 #   PROTO_FUZZ_SEEDS          script: `$(PROTO_FUZZ_SEEDS) DIR` writes seeds
 #   proto-gen, proto-test, proto-fuzz   convenience targets (see README)
@@ -35,6 +36,7 @@ PROTO_INCLUDES := -I$(PROTO_DIR) -I$(BUILD)/gen
 # by the same rule so that any test rule depending on $(PROTO_GEN_H) has it.
 PROTO_TEST_GEN_H := $(BUILD)/gen/fbtest_generated.h
 PROTO_TEST_GEN_C := $(BUILD)/gen/fbtest_generated.c
+PROTO_TEST_SRCS := $(PROTO_TEST_GEN_C)
 
 PROTO_TESTS := tests/unit/test_fb.c
 PROTO_INTEROP_TOOL_SRC := tests/unit/fb_interop_tool.c
@@ -68,19 +70,20 @@ proto-gen: $(PROTO_GEN_H) $(PROTO_GEN_C)
 PROTO_OUT := $(BUILD)/proto
 PROTO_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 PROTO_WARN := -std=c11 -Wall -Wextra -Werror
-PROTO_ALL_HDRS := $(PROTO_HDRS) $(PROTO_TEST_GEN_H) $(PROTO_TEST_GEN_C)
+PROTO_ALL_HDRS := $(PROTO_HDRS) $(PROTO_TEST_GEN_H)
 PROTO_FUZZ_CC ?= clang
 PROTO_FUZZ_TIME ?= 300
 VALGRIND ?= valgrind
 
-$(PROTO_OUT)/test_fb_asan: $(PROTO_TESTS) $(PROTO_SRCS) $(PROTO_ALL_HDRS)
+$(PROTO_OUT)/test_fb_asan: $(PROTO_TESTS) $(PROTO_SRCS) $(PROTO_TEST_SRCS) $(PROTO_ALL_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(PROTO_WARN) -g -O1 $(PROTO_SAN) $(PROTO_INCLUDES) -o $@ \
-		$(PROTO_TESTS) $(PROTO_SRCS) -lcmocka -lm
+		$(PROTO_TESTS) $(PROTO_SRCS) $(PROTO_TEST_SRCS) -lcmocka -lm
 
-$(PROTO_OUT)/test_fb: $(PROTO_TESTS) $(PROTO_SRCS) $(PROTO_ALL_HDRS)
+$(PROTO_OUT)/test_fb: $(PROTO_TESTS) $(PROTO_SRCS) $(PROTO_TEST_SRCS) $(PROTO_ALL_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(PROTO_WARN) -g -O1 $(PROTO_INCLUDES) -o $@ $(PROTO_TESTS) $(PROTO_SRCS) -lcmocka -lm
+	$(CC) $(PROTO_WARN) -g -O1 $(PROTO_INCLUDES) -o $@ \
+		$(PROTO_TESTS) $(PROTO_SRCS) $(PROTO_TEST_SRCS) -lcmocka -lm
 
 $(PROTO_OUT)/fb_interop_tool: $(PROTO_INTEROP_TOOL_SRC) $(PROTO_SRCS) $(PROTO_HDRS)
 	@mkdir -p $(@D)

@@ -19,10 +19,7 @@
 #include <string.h>
 
 #include "fbs_generated.h"
-/* Code for the test-only schema proto/test/fbtest.fbs, generated next to
- * fbs_generated.h; compiled here so that this program links with just the
- * worker's sources, like every other unit test. */
-#include "fbtest_generated.c"
+#include "fbtest_generated.h" /* proto/test/fbtest.fbs: link $(PROTO_TEST_SRCS) */
 
 typedef int (*verify_fn)(const uint8_t *buf, size_t len);
 typedef void (*touch_fn)(fb_table_t t, uint64_t *acc);
