@@ -270,6 +270,10 @@ fb_ref_t fb_create_vec_scalars(fb_builder_t *b, const void *host_elems, size_t e
 			       size_t n);
 fb_ref_t fb_create_vec_refs(fb_builder_t *b, const fb_ref_t *refs, size_t n);
 
+/* For generated clone functions: n * size bytes (NULL when n == 0); on
+ * failure sets the builder's sticky FB_ENOMEM and returns NULL. */
+void *fb__clone_alloc(fb_builder_t *b, size_t n, size_t size);
+
 /* Writes the root offset; *out stays valid until the next builder call. */
 int fb_builder_finish(fb_builder_t *b, fb_ref_t root, const uint8_t **out, size_t *out_len);
 

@@ -140,6 +140,23 @@ int fb_builder_error(const fb_builder_t *b)
 	return b->error;
 }
 
+void *fb__clone_alloc(fb_builder_t *b, size_t n, size_t size)
+{
+	void *p;
+
+	if (n == 0)
+		return NULL;
+	if (size != 0 && n > SIZE_MAX / size) {
+		if (b->error == 0)
+			b->error = FB_ENOMEM;
+		return NULL;
+	}
+	p = malloc(n * size);
+	if (p == NULL && b->error == 0)
+		b->error = FB_ENOMEM;
+	return p;
+}
+
 fb_ref_t fb_create_string(fb_builder_t *b, const char *s, size_t len)
 {
 	uint8_t *p;
