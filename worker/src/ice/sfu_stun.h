@@ -129,7 +129,8 @@ int sfu_stun_local_ufrag(const sfu_stun_msg_t *m, const uint8_t **ufrag, size_t 
  * with the length field counting up to the end of MESSAGE-INTEGRITY, RFC 8489
  * 14.5) with a short-term credential key (the ICE password). p/len: the
  * message m was parsed from. 0: valid; SFU_ENOTFOUND: no MESSAGE-INTEGRITY;
- * SFU_EPROTO: mismatch; SFU_ECRYPTO: OpenSSL failed. Constant-time compare. */
+ * SFU_EPROTO: mismatch; SFU_ECRYPTO/SFU_ENOMEM: OpenSSL failed; SFU_EINVAL:
+ * m does not describe p/len. Constant-time compare. */
 int sfu_stun_check_integrity(const sfu_stun_msg_t *m, const uint8_t *p, size_t len, const char *key,
                              size_t key_len);
 
