@@ -39,6 +39,9 @@ WORKER_INCLUDES := -Iworker/src $(addprefix -I,$(wildcard worker/src/*/)) $(CHAN
 ALL_SRCS := $(WORKER_LIB_SRCS) $(CHANNEL_SRCS) $(PROTO_SRCS)
 ALL_INCLUDES := $(WORKER_INCLUDES) $(UV_CFLAGS)
 ALL_LIBS := $(UV_LIBS) $(SSL_LIBS) -lm
+# libsrtp2 built with OpenSSL (scripts/build-libsrtp.sh).
+ALL_INCLUDES += -I$(SRTP_DIR)/include
+ALL_LIBS := $(SRTP_DIR)/lib/libsrtp2.a $(ALL_LIBS)
 
 WORKER_BIN := $(BUILD)/sfu-worker
 WORKER_ASAN_BIN := $(BUILD)/sfu-worker-asan
