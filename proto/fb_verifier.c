@@ -94,7 +94,11 @@ static int fb__vfy_field(const fb__verifier_t *v, const fb__vtab_t *t, uint16_t 
 		return FB_EVTABLE; /* would overlap the soffset */
 	if (fo + size > t->tsize)
 		return FB_ETRUNC;
-	if (((t->pos + fo) & (size - 1)) != 0)
+	/* 8-byte scalars only need 4-byte alignment here: Node writes its
+	 * messages size-prefixed (finishSizePrefixed), so the buffer is aligned
+	 * as a whole with the 4-byte prefix and the FlatBuffer after it may
+	 * place a uint64 at 4 mod 8. Reads are byte-wise anyway. */
+	if (((t->pos + fo) & ((size > 4 ? 4 : size) - 1)) != 0)
 		return FB_EALIGN;
 	*fpos = t->pos + fo;
 	return 0;

@@ -13,6 +13,7 @@
 #include "sfu_ctx.h"
 #include "sfu_error.h"
 #include "sfu_settings.h"
+#include "sfu_srtp.h"
 #include "sfu_worker.h"
 
 #define SFU_CONSUMER_CHANNEL_FD 3 /* Node writes, we read */
@@ -64,6 +65,12 @@ int main(int argc, char **argv) {
   }
 
   sfu__ignore_signals();
+  if (sfu_srtp_init() != 0) {
+    fprintf(stderr, "sfu-worker: cannot initialize libsrtp\n");
+    sfu_cert_free(&cert);
+    sfu_settings_free(&settings);
+    return SFU_EXIT_FAILURE;
+  }
 
   if (uv_loop_init(&loop) != 0) goto out_cert;
   if (sfu_ctx_init(&ctx, &loop, &settings) != 0) goto out_loop;
@@ -88,6 +95,7 @@ out_loop:
     if (code == SFU_EXIT_OK) code = SFU_EXIT_FAILURE;
   }
 out_cert:
+  sfu_srtp_shutdown();
   sfu_cert_free(&cert);
   sfu_settings_free(&settings);
   return code;

@@ -8,11 +8,19 @@
 #include "sfu_error.h"
 #include "sfu_request.h"
 #include "sfu_router.h"
+#include "sfu_webrtc_server.h"
 
 #define SFU_WORKER_FROM_HANDLER(h) sfu_container_of((h), sfu_worker_t, handler)
 
 static void sfu__worker_maybe_done(sfu_worker_t *w) {
-  if (--w->pending_closes == 0 && w->close_cb != NULL) w->close_cb(w);
+  if (--w->pending_closes != 0) return;
+  /* Every handle is closed: what remains is memory. */
+  if (w->dtls_ctx_ready) {
+    sfu_dtls_ctx_destroy(&w->dtls_ctx);
+    w->dtls_ctx_ready = false;
+  }
+  sfu_port_manager_destroy(&w->port_manager);
+  if (w->close_cb != NULL) w->close_cb(w);
 }
 
 static void sfu__handle_closed(uv_handle_t *h) {
@@ -43,6 +51,19 @@ static void sfu__worker_dump(sfu_worker_t *w, sfu_request_t *req) {
     return;
   }
   fb_ref_t empty = fb_create_vec_refs(b, NULL, 0);
+  fb_ref_t *srefs = malloc((w->nservers + 1) * sizeof(*srefs));
+  if (srefs == NULL) {
+    free(refs);
+    sfu_request_fail(req, SFU_ENOMEM, "out of memory");
+    return;
+  }
+  for (i = 0; i < w->nservers; i++) {
+    size_t len;
+    const char *sid = sfu_webrtc_server_id(w->servers[i], &len);
+    srefs[i] = fb_create_string(b, sid, len);
+  }
+  fb_ref_t server_ids = fb_create_vec_refs(b, srefs, w->nservers);
+  free(srefs);
   i = 0;
   sfu_list_foreach(p, &w->routers) {
     sfu_router_t *r = sfu_container_of(p, sfu_router_t, owner_link);
@@ -64,7 +85,7 @@ static void sfu__worker_dump(sfu_worker_t *w, sfu_request_t *req) {
 
   FBS_Worker_DumpResponse_start(b);
   FBS_Worker_DumpResponse_add_pid(b, (uint32_t)getpid());
-  FBS_Worker_DumpResponse_add_web_rtc_server_ids(b, empty);
+  FBS_Worker_DumpResponse_add_web_rtc_server_ids(b, server_ids);
   FBS_Worker_DumpResponse_add_router_ids(b, router_ids);
   FBS_Worker_DumpResponse_add_channel_message_handlers(b, handlers);
   fb_ref_t dump = FBS_Worker_DumpResponse_end(b);
@@ -156,7 +177,7 @@ static void sfu__worker_create_router(sfu_worker_t *w, sfu_request_t *req) {
     sfu_request_fail(req, SFU_EEXIST, "a Router with same routerId already exists");
     return;
   }
-  if ((err = sfu_router_create(w->ctx, id.ptr, id.len, &r)) != 0) {
+  if ((err = sfu_router_create(w->ctx, w, id.ptr, id.len, &r)) != 0) {
     sfu_request_fail(req, err, "cannot create Router: %s", sfu_strerror(err));
     return;
   }
@@ -184,6 +205,67 @@ static void sfu__worker_close_router(sfu_worker_t *w, sfu_request_t *req) {
   sfu_request_accept(req);
 }
 
+sfu_webrtc_server_t *sfu_worker_get_webrtc_server(sfu_worker_t *w, const char *id, size_t len) {
+  for (size_t i = 0; i < w->nservers; i++) {
+    size_t l;
+    const char *sid = sfu_webrtc_server_id(w->servers[i], &l);
+    if (l == len && memcmp(sid, id, len) == 0) return w->servers[i];
+  }
+  return NULL;
+}
+
+static void sfu__worker_create_webrtc_server(sfu_worker_t *w, sfu_request_t *req) {
+  fb_table_t body;
+  sfu_webrtc_server_t *srv;
+  char err[256] = "";
+  int r;
+  if (!sfu_request_body(req, FBS_Request_Body_Worker_CreateWebRtcServerRequest, &body)) return;
+  fb_str_t id = FBS_Worker_CreateWebRtcServerRequest_web_rtc_server_id(body);
+  if (sfu_worker_get_webrtc_server(w, id.ptr, id.len) != NULL) {
+    sfu_request_fail(req, SFU_EEXIST, "a WebRtcServer with same webRtcServerId already exists");
+    return;
+  }
+  if (w->nservers == w->servers_cap) {
+    size_t cap = w->servers_cap ? w->servers_cap * 2 : 4;
+    sfu_webrtc_server_t **n = realloc(w->servers, cap * sizeof(*n));
+    if (n == NULL) {
+      sfu_request_fail(req, SFU_ENOMEM, "out of memory");
+      return;
+    }
+    w->servers = n;
+    w->servers_cap = cap;
+  }
+  if ((r = sfu_webrtc_server_create(w, body, &srv, err, sizeof(err))) != 0) {
+    sfu_request_fail(req, r, "%s", err[0] ? err : sfu_strerror(r));
+    return;
+  }
+  w->servers[w->nservers++] = srv;
+  sfu_request_accept(req);
+}
+
+static void sfu__worker_remove_server(sfu_worker_t *w, size_t i) {
+  sfu_webrtc_server_t *srv = w->servers[i];
+  memmove(&w->servers[i], &w->servers[i + 1], (w->nservers - i - 1) * sizeof(*w->servers));
+  w->nservers--;
+  sfu_webrtc_server_close(srv);
+}
+
+static void sfu__worker_close_webrtc_server(sfu_worker_t *w, sfu_request_t *req) {
+  fb_table_t body;
+  if (!sfu_request_body(req, FBS_Request_Body_Worker_CloseWebRtcServerRequest, &body)) return;
+  fb_str_t id = FBS_Worker_CloseWebRtcServerRequest_web_rtc_server_id(body);
+  for (size_t i = 0; i < w->nservers; i++) {
+    size_t l;
+    const char *sid = sfu_webrtc_server_id(w->servers[i], &l);
+    if (l == id.len && memcmp(sid, id.ptr, l) == 0) {
+      sfu__worker_remove_server(w, i);
+      sfu_request_accept(req);
+      return;
+    }
+  }
+  sfu_request_fail(req, SFU_ENOTFOUND, "WebRtcServer not found");
+}
+
 static void sfu__worker_on_request(sfu_handler_t *h, sfu_request_t *req) {
   sfu_worker_t *w = SFU_WORKER_FROM_HANDLER(h);
 
@@ -202,6 +284,12 @@ static void sfu__worker_on_request(sfu_handler_t *h, sfu_request_t *req) {
       break;
     case FBS_Request_Method_WORKER_CLOSE_ROUTER:
       sfu__worker_close_router(w, req);
+      break;
+    case FBS_Request_Method_WORKER_CREATE_WEBRTCSERVER:
+      sfu__worker_create_webrtc_server(w, req);
+      break;
+    case FBS_Request_Method_WORKER_WEBRTCSERVER_CLOSE:
+      sfu__worker_close_webrtc_server(w, req);
       break;
     default:
       sfu_request_not_implemented(req);
@@ -250,8 +338,22 @@ int sfu_worker_init(sfu_worker_t *w, sfu_ctx_t *ctx, sfu_cert_t *cert, uv_file r
   if ((err = sfu_hmap_init(&w->routers_by_id)) != 0) return err;
   w->handler.on_request = sfu__worker_on_request;
   w->handler.on_notification = sfu__worker_on_notification;
+  /* mediasoup accepts rtcMinPort 0; a port range starts at 1 here. */
+  if ((err = sfu_port_manager_init(&w->port_manager, ctx->settings->rtc_min_port ? ctx->settings->rtc_min_port : 1,
+                                   ctx->settings->rtc_max_port ? ctx->settings->rtc_max_port : 1)) != 0) {
+    sfu_hmap_free(&w->routers_by_id);
+    return err;
+  }
+  if ((err = sfu_dtls_ctx_init(&w->dtls_ctx, ctx, cert, NULL)) != 0) {
+    sfu_port_manager_destroy(&w->port_manager);
+    sfu_hmap_free(&w->routers_by_id);
+    return err;
+  }
+  w->dtls_ctx_ready = true;
 
   if (sfu_channel_init(ctx->loop, &w->channel, read_fd, write_fd, sfu__on_channel_msg, sfu__on_channel_eof) != 0) {
+    sfu_dtls_ctx_destroy(&w->dtls_ctx);
+    sfu_port_manager_destroy(&w->port_manager);
     sfu_hmap_free(&w->routers_by_id);
     return SFU_EIO;
   }
@@ -283,6 +385,9 @@ void sfu_worker_close(sfu_worker_t *w, sfu_worker_close_cb cb) {
     sfu__worker_remove_router(w, r);
   }
   sfu_hmap_free(&w->routers_by_id);
+  while (w->nservers > 0) sfu__worker_remove_server(w, w->nservers - 1);
+  free(w->servers);
+  w->servers = NULL;
   w->ctx->root = NULL;
   sfu_ctx_detach_channel(w->ctx);
   sfu_ctx_close(w->ctx);

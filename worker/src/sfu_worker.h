@@ -10,6 +10,10 @@
 #include "sfu_cert.h"
 #include "sfu_channel.h"
 #include "sfu_ctx.h"
+#include "sfu_dtls_ctx.h"
+#include "sfu_port_manager.h"
+
+typedef struct sfu_webrtc_server sfu_webrtc_server_t;
 
 typedef struct sfu_worker sfu_worker_t;
 typedef void (*sfu_worker_close_cb)(sfu_worker_t *w);
@@ -21,6 +25,11 @@ struct sfu_worker {
   sfu_handler_t handler; /* root handler of ctx */
   sfu_hmap_t routers_by_id;
   sfu_list_t routers;
+  sfu_webrtc_server_t **servers; /* WebRtcServers, creation order */
+  size_t nservers, servers_cap;
+  sfu_port_manager_t port_manager;
+  sfu_dtls_ctx_t dtls_ctx;
+  bool dtls_ctx_ready;
   uv_signal_t sigint;
   uv_signal_t sigterm;
   sfu_worker_close_cb close_cb;
@@ -30,6 +39,8 @@ struct sfu_worker {
 
 /* Opens the channel on (read_fd, write_fd), installs signal handlers and sends WORKER_RUNNING. */
 int sfu_worker_init(sfu_worker_t *w, sfu_ctx_t *ctx, sfu_cert_t *cert, uv_file read_fd, uv_file write_fd);
+sfu_webrtc_server_t *sfu_worker_get_webrtc_server(sfu_worker_t *w, const char *id, size_t len);
+
 /* Closes everything; cb runs once every handle of the worker is closed. Idempotent. */
 void sfu_worker_close(sfu_worker_t *w, sfu_worker_close_cb cb);
 

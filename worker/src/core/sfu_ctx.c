@@ -96,6 +96,12 @@ void sfu_ctx_destroy(sfu_ctx_t *ctx) {
 
 void sfu_ctx_defer(sfu_ctx_t *ctx, sfu_closing_t *c, void (*reap)(sfu_closing_t *c)) {
   c->reap = reap;
+  if (ctx->reaper.data == NULL) {
+    /* Shutting down (the reaper is closed): objects released by late close
+     * callbacks are reaped at once; nothing runs after them in this turn. */
+    reap(c);
+    return;
+  }
   sfu_list_insert_tail(&ctx->closing, &c->link);
   if (!ctx->reaper_active && ctx->reaper.data != NULL) {
     uv_idle_start(&ctx->reaper, sfu__reaper_cb);

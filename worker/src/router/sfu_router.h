@@ -1,5 +1,6 @@
-/* Router: the media "room". It owns its transports and RTP observers and
- * closes them when it closes (the media path fills those lists in). */
+/* Router: the media "room". It owns its transports and RTP observers, keeps
+ * the producers of all its transports by id (consumers find their producer
+ * here) and closes everything below it when it closes. */
 #ifndef SFU_ROUTER_H
 #define SFU_ROUTER_H
 
@@ -11,17 +12,24 @@
 #include "sfu_list.h"
 
 typedef struct sfu_router sfu_router_t;
+typedef struct sfu_producer sfu_producer_t;
+typedef struct sfu_transport sfu_transport_t;
+typedef struct sfu_rtp_observer sfu_rtp_observer_t;
+typedef struct sfu_worker sfu_worker_t;
 typedef void (*sfu_router_close_cb)(sfu_router_t *r);
 
 struct sfu_router {
   sfu_ctx_t *ctx;
-  void *data;            /* owner's */
-  sfu_handler_t handler; /* channel handler, keyed by id */
+  sfu_worker_t *worker;
+  void *data;             /* owner's */
+  sfu_handler_t handler;  /* channel handler, keyed by id */
   sfu_hnode_t owner_node; /* in the worker's router map */
   sfu_list_t owner_link;  /* in the worker's router list */
   char *id;
   size_t id_len;
+  sfu_hmap_t transports_by_id;
   sfu_list_t transports;
+  sfu_hmap_t producers; /* by id, across all transports */
   sfu_list_t rtp_observers;
   sfu_closing_t closing;
   sfu_router_close_cb close_cb;
@@ -29,8 +37,13 @@ struct sfu_router {
 };
 
 /* 0, SFU_EEXIST (id used by another handler), SFU_ENOMEM. */
-int sfu_router_create(sfu_ctx_t *ctx, const char *id, size_t id_len, sfu_router_t **out);
+int sfu_router_create(sfu_ctx_t *ctx, sfu_worker_t *worker, const char *id, size_t id_len, sfu_router_t **out);
 /* Closes children, leaves the channel registry at once; frees after the loop turn, then cb. */
 void sfu_router_close(sfu_router_t *r, sfu_router_close_cb cb);
+
+int sfu_router_add_producer(sfu_router_t *r, sfu_producer_t *p);
+sfu_producer_t *sfu_router_get_producer(sfu_router_t *r, const char *id, size_t len);
+void sfu_router_on_producer_closed(sfu_router_t *r, sfu_producer_t *p);
+void sfu_router_on_audio_level(sfu_router_t *r, sfu_producer_t *p, uint8_t level);
 
 #endif

@@ -19,6 +19,13 @@ static const struct {
     {"video/ulpfec", SFU_CID_ULPFEC}, {"video/flexfec-03", SFU_CID_FLEXFEC},
 };
 
+const char *sfu_canonical_mime(const char *mime, size_t len) {
+  for (size_t i = 0; i < sizeof(sfu__mimes) / sizeof(sfu__mimes[0]); i++) {
+    if (strlen(sfu__mimes[i].mime) == len && strncasecmp(sfu__mimes[i].mime, mime, len) == 0) return sfu__mimes[i].mime;
+  }
+  return NULL;
+}
+
 sfu_codec_id_t sfu_codec_from_mime(const char *mime, size_t len) {
   for (size_t i = 0; i < sizeof(sfu__mimes) / sizeof(sfu__mimes[0]); i++) {
     if (strlen(sfu__mimes[i].mime) == len && strncasecmp(sfu__mimes[i].mime, mime, len) == 0) return sfu__mimes[i].id;
@@ -117,23 +124,20 @@ static int sfu__codec_parse(sfu_rtp_codec_t *c, fb_table_t t, char *err, size_t 
 }
 
 int sfu_parse_scalability_mode(const char *s, size_t len, uint8_t *spatial, uint8_t *temporal, bool *ksvc) {
-  /* [LS]<digits>T<digits>[_KEY][_SHIFT] / h */
-  size_t i = 0;
+  /* ^[LS]([1-9]\d?)T([1-9]\d?)(_KEY)? as mediasoup's Node side matches it (a prefix match). */
+  size_t i = 1;
   unsigned sp = 0, tp = 0;
   *ksvc = false;
   if (len < 4 || (s[0] != 'L' && s[0] != 'S')) return SFU_EINVAL;
-  i = 1;
-  while (i < len && s[i] >= '0' && s[i] <= '9' && sp < 100) sp = sp * 10 + (unsigned)(s[i++] - '0');
+  if (s[i] < '1' || s[i] > '9') return SFU_EINVAL;
+  sp = (unsigned)(s[i++] - '0');
+  if (i < len && s[i] >= '0' && s[i] <= '9') sp = sp * 10 + (unsigned)(s[i++] - '0');
   if (i >= len || s[i] != 'T') return SFU_EINVAL;
   i++;
-  size_t tstart = i;
-  while (i < len && s[i] >= '0' && s[i] <= '9' && tp < 100) tp = tp * 10 + (unsigned)(s[i++] - '0');
-  if (i == tstart) return SFU_EINVAL;
-  if (i < len) {
-    if (len - i >= 4 && memcmp(s + i, "_KEY", 4) == 0) *ksvc = true;
-    else if (s[i] != 'h' && s[i] != '_') return SFU_EINVAL;
-  }
-  if (sp < 1 || sp > 3 || tp < 1 || tp > 3) return SFU_EINVAL;
+  if (i >= len || s[i] < '1' || s[i] > '9') return SFU_EINVAL;
+  tp = (unsigned)(s[i++] - '0');
+  if (i < len && s[i] >= '0' && s[i] <= '9') tp = tp * 10 + (unsigned)(s[i++] - '0');
+  if (len - i >= 4 && memcmp(s + i, "_KEY", 4) == 0) *ksvc = true;
   *spatial = (uint8_t)sp;
   *temporal = (uint8_t)tp;
   return 0;
@@ -158,8 +162,11 @@ int sfu_rtp_encoding_parse(sfu_rtp_encoding_t *e, fb_table_t t, char *err, size_
   e->temporal_layers = 1;
   fb_str_t sm = FBS_RtpParameters_RtpEncodingParameters_scalability_mode(t);
   if (sm.ptr != NULL && sm.len > 0 &&
-      sfu_parse_scalability_mode(sm.ptr, sm.len, &e->spatial_layers, &e->temporal_layers, &e->ksvc) != 0)
-    return sfu__fail(err, err_len, "invalid scalabilityMode");
+      sfu_parse_scalability_mode(sm.ptr, sm.len, &e->spatial_layers, &e->temporal_layers, &e->ksvc) != 0) {
+    /* Unparseable: one spatial and one temporal layer, as mediasoup. */
+    e->spatial_layers = 1;
+    e->temporal_layers = 1;
+  }
   return 0;
 }
 
@@ -210,4 +217,84 @@ const sfu_rtp_codec_t *sfu_rtp_params_rtx_for(const sfu_rtp_params_t *p, uint8_t
   for (size_t i = 0; i < p->ncodecs; i++)
     if (p->codecs[i].id == SFU_CID_RTX && p->codecs[i].apt == pt) return &p->codecs[i];
   return NULL;
+}
+
+fb_ref_t sfu_rtp_encoding_build(fb_builder_t *b, fb_table_t orig, const sfu_rtp_encoding_t *e) {
+  fb_ref_t rid = e->rid.ptr != NULL ? fb_create_string(b, e->rid.ptr, e->rid.len) : 0;
+  fb_str_t sm = FBS_RtpParameters_RtpEncodingParameters_scalability_mode(orig);
+  fb_ref_t smr = sm.ptr != NULL ? fb_create_string(b, sm.ptr, sm.len) : 0;
+  fb_ref_t rtx = 0;
+  if (e->has_rtx) {
+    FBS_RtpParameters_Rtx_start(b);
+    FBS_RtpParameters_Rtx_add_ssrc(b, e->rtx_ssrc);
+    rtx = FBS_RtpParameters_Rtx_end(b);
+  }
+  FBS_RtpParameters_RtpEncodingParameters_start(b);
+  if (e->has_ssrc) FBS_RtpParameters_RtpEncodingParameters_add_ssrc(b, e->ssrc);
+  FBS_RtpParameters_RtpEncodingParameters_add_rid(b, rid);
+  if (e->has_codec_pt) FBS_RtpParameters_RtpEncodingParameters_add_codec_payload_type(b, e->codec_pt);
+  FBS_RtpParameters_RtpEncodingParameters_add_rtx(b, rtx);
+  FBS_RtpParameters_RtpEncodingParameters_add_dtx(b, e->dtx);
+  FBS_RtpParameters_RtpEncodingParameters_add_scalability_mode(b, smr);
+  if (FBS_RtpParameters_RtpEncodingParameters_has_max_bitrate(orig))
+    FBS_RtpParameters_RtpEncodingParameters_add_max_bitrate(b, e->max_bitrate);
+  return FBS_RtpParameters_RtpEncodingParameters_end(b);
+}
+
+/* A codec as mediasoup dumps it: canonical MIME type, the rest as given. */
+static fb_ref_t sfu__codec_build(fb_builder_t *b, fb_table_t c) {
+  fb_ref_t tmp[64];
+  fb_vec_t v;
+  uint32_t i;
+  fb_str_t mime = FBS_RtpParameters_RtpCodecParameters_mime_type(c);
+  const char *canon = sfu_canonical_mime(mime.ptr, mime.len);
+  fb_ref_t mref = canon != NULL ? fb_create_cstring(b, canon) : fb_create_string(b, mime.ptr, mime.len);
+  fb_ref_t params, fbs;
+  /* Always present in dumps (mediasoup writes empty vectors). */
+  v = FBS_RtpParameters_RtpCodecParameters_parameters(c);
+  for (i = 0; i < v.len && i < 64; i++) tmp[i] = FBS_RtpParameters_Parameter_clone(b, fb_vec_table(v, i));
+  params = fb_create_vec_refs(b, tmp, i);
+  v = FBS_RtpParameters_RtpCodecParameters_rtcp_feedback(c);
+  for (i = 0; i < v.len && i < 64; i++) tmp[i] = FBS_RtpParameters_RtcpFeedback_clone(b, fb_vec_table(v, i));
+  fbs = fb_create_vec_refs(b, tmp, i);
+  FBS_RtpParameters_RtpCodecParameters_start(b);
+  FBS_RtpParameters_RtpCodecParameters_add_mime_type(b, mref);
+  FBS_RtpParameters_RtpCodecParameters_add_payload_type(b, FBS_RtpParameters_RtpCodecParameters_payload_type(c));
+  FBS_RtpParameters_RtpCodecParameters_add_clock_rate(b, FBS_RtpParameters_RtpCodecParameters_clock_rate(c));
+  if (FBS_RtpParameters_RtpCodecParameters_has_channels(c))
+    FBS_RtpParameters_RtpCodecParameters_add_channels(b, FBS_RtpParameters_RtpCodecParameters_channels(c));
+  FBS_RtpParameters_RtpCodecParameters_add_parameters(b, params);
+  FBS_RtpParameters_RtpCodecParameters_add_rtcp_feedback(b, fbs);
+  return FBS_RtpParameters_RtpCodecParameters_end(b);
+}
+
+fb_ref_t sfu_rtp_parameters_build(fb_builder_t *b, fb_table_t orig, const sfu_rtp_params_t *params) {
+  fb_ref_t refs[64] = {0};
+  fb_vec_t v;
+  uint32_t i;
+
+  fb_str_t mid_s = FBS_RtpParameters_RtpParameters_mid(orig);
+  fb_ref_t mid = mid_s.ptr != NULL ? fb_create_string(b, mid_s.ptr, mid_s.len) : 0;
+  fb_str_t msid_s = FBS_RtpParameters_RtpParameters_msid(orig);
+  fb_ref_t msid = msid_s.ptr != NULL ? fb_create_string(b, msid_s.ptr, msid_s.len) : 0;
+  v = FBS_RtpParameters_RtpParameters_codecs(orig);
+  for (i = 0; i < v.len && i < 64; i++) refs[i] = sfu__codec_build(b, fb_vec_table(v, i));
+  fb_ref_t codecs = fb_create_vec_refs(b, refs, i);
+  v = FBS_RtpParameters_RtpParameters_header_extensions(orig);
+  for (i = 0; i < v.len && i < 64; i++)
+    refs[i] = FBS_RtpParameters_RtpHeaderExtensionParameters_clone(b, fb_vec_table(v, i));
+  fb_ref_t exts = fb_create_vec_refs(b, refs, i);
+  v = FBS_RtpParameters_RtpParameters_encodings(orig);
+  for (i = 0; i < params->nencodings && i < v.len; i++)
+    refs[i] = sfu_rtp_encoding_build(b, fb_vec_table(v, i), &params->encodings[i]);
+  fb_ref_t encs = fb_create_vec_refs(b, refs, i);
+  fb_ref_t rtcp = FBS_RtpParameters_RtcpParameters_clone(b, FBS_RtpParameters_RtpParameters_rtcp(orig));
+  FBS_RtpParameters_RtpParameters_start(b);
+  FBS_RtpParameters_RtpParameters_add_mid(b, mid);
+  FBS_RtpParameters_RtpParameters_add_codecs(b, codecs);
+  FBS_RtpParameters_RtpParameters_add_header_extensions(b, exts);
+  FBS_RtpParameters_RtpParameters_add_encodings(b, encs);
+  FBS_RtpParameters_RtpParameters_add_rtcp(b, rtcp);
+  FBS_RtpParameters_RtpParameters_add_msid(b, msid);
+  return FBS_RtpParameters_RtpParameters_end(b);
 }

@@ -89,11 +89,19 @@ int sfu_rtp_params_parse(sfu_rtp_params_t *p, fb_table_t t, char *err, size_t er
 int sfu_rtp_encoding_parse(sfu_rtp_encoding_t *e, fb_table_t t, char *err, size_t err_len);
 
 sfu_codec_id_t sfu_codec_from_mime(const char *mime, size_t len);
+/* mediasoup's spelling of a known MIME type ("video/H264"), or NULL. */
+const char *sfu_canonical_mime(const char *mime, size_t len);
 const sfu_rtp_codec_t *sfu_rtp_params_codec_by_pt(const sfu_rtp_params_t *p, uint8_t pt);
 /* The RTX codec whose apt is `pt`, or NULL. */
 const sfu_rtp_codec_t *sfu_rtp_params_rtx_for(const sfu_rtp_params_t *p, uint8_t pt);
 
 /* "L1T3", "S3T3", "L3T3_KEY"...: spatial and temporal layer counts. 0 or SFU_EINVAL. */
 int sfu_parse_scalability_mode(const char *s, size_t len, uint8_t *spatial, uint8_t *temporal, bool *ksvc);
+
+/* Rebuilds an RtpParameters table for dumps: codecs, header extensions, rtcp
+ * and msid copied from `orig`, encodings from `params` (with the codec
+ * payload type mediasoup fills in). */
+fb_ref_t sfu_rtp_parameters_build(fb_builder_t *b, fb_table_t orig, const sfu_rtp_params_t *params);
+fb_ref_t sfu_rtp_encoding_build(fb_builder_t *b, fb_table_t orig, const sfu_rtp_encoding_t *e);
 
 #endif

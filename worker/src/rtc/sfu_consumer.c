@@ -1,0 +1,472 @@
+#include "sfu_consumer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fbs_generated.h"
+#include "sfu_error.h"
+#include "sfu_request.h"
+#include "sfu_rtx.h"
+#include "sfu_transport.h"
+
+sfu_codec_t sfu_codec_for_keyframes(sfu_codec_id_t id);
+
+static void sfu__consumer_on_request(sfu_handler_t *h, sfu_request_t *req);
+
+static int sfu__fail(char *err, size_t err_len, int code, const char *msg) {
+  snprintf(err, err_len, "%s", msg);
+  return code;
+}
+
+static void sfu__reap(sfu_closing_t *cl) {
+  sfu_consumer_t *c = sfu_container_of(cl, sfu_consumer_t, closing);
+  sfu_rtp_stream_destroy(&c->stream);
+  sfu_fbcopy_free(&c->request);
+  free(c->producer_id);
+  free(c->id);
+  free(c);
+}
+
+int sfu_consumer_create(sfu_ctx_t *ctx, sfu_transport_t *t, sfu_producer_t *producer, fb_table_t req,
+                        sfu_consumer_t **out, char *err, size_t err_len) {
+  sfu_consumer_t *c;
+  int r;
+
+  if ((c = calloc(1, sizeof(*c))) == NULL) return SFU_ENOMEM;
+  c->ctx = ctx;
+  c->transport = t;
+  sfu_list_init(&c->transport_link);
+  sfu_list_init(&c->producer_link);
+  if ((r = sfu_fbcopy_make(&c->request, FBS_Transport_ConsumeRequest_clone, req)) != 0) goto fail;
+  req = c->request.root;
+
+  fb_str_t id = FBS_Transport_ConsumeRequest_consumer_id(req);
+  if (id.len == 0) {
+    r = sfu__fail(err, err_len, SFU_EINVAL, "empty consumerId");
+    goto fail;
+  }
+  c->id = sfu_strdup_fb(id);
+  c->producer_id = sfu_strdup_fb(FBS_Transport_ConsumeRequest_producer_id(req));
+  if (c->id == NULL || c->producer_id == NULL) {
+    r = SFU_ENOMEM;
+    goto fail;
+  }
+  c->id_len = id.len;
+  c->kind = FBS_Transport_ConsumeRequest_kind(req) == FBS_RtpParameters_MediaKind_VIDEO ? SFU_KIND_VIDEO : SFU_KIND_AUDIO;
+  c->type = (sfu_rtp_type_t)FBS_Transport_ConsumeRequest_type(req);
+  if (c->type != SFU_RTP_SIMPLE) {
+    r = sfu__fail(err, err_len, SFU_ENOTSUP, "only simple consumers are implemented by this worker");
+    goto fail;
+  }
+  if (c->kind != producer->kind) {
+    r = sfu__fail(err, err_len, SFU_EINVAL, "consumer kind does not match the producer's");
+    goto fail;
+  }
+  c->paused = FBS_Transport_ConsumeRequest_paused(req);
+  c->ignore_dtx = FBS_Transport_ConsumeRequest_ignore_dtx(req);
+  c->priority = 1;
+
+  if ((r = sfu_rtp_params_parse(&c->params, FBS_Transport_ConsumeRequest_rtp_parameters(req), err, err_len)) != 0)
+    goto fail;
+  if (c->params.nencodings != 1 || !c->params.encodings[0].has_ssrc) {
+    r = sfu__fail(err, err_len, SFU_EINVAL, "invalid rtpParameters.encodings for a simple consumer");
+    goto fail;
+  }
+  for (size_t i = 0; i < c->params.ncodecs && c->codec == NULL; i++)
+    if (c->params.codecs[i].id != SFU_CID_RTX) c->codec = &c->params.codecs[i];
+  if (c->codec == NULL) {
+    r = sfu__fail(err, err_len, SFU_EINVAL, "no media codec in rtpParameters.codecs");
+    goto fail;
+  }
+  c->rtx_codec = sfu_rtp_params_rtx_for(&c->params, c->codec->payload_type);
+  if (!c->params.encodings[0].has_rtx) c->rtx_codec = NULL;
+
+  fb_vec_t consumable = FBS_Transport_ConsumeRequest_consumable_rtp_encodings(req);
+  if (consumable.len == 0) {
+    r = sfu__fail(err, err_len, SFU_EINVAL, "empty consumableRtpEncodings");
+    goto fail;
+  }
+  fb_table_t ce = fb_vec_table(consumable, 0);
+  if (!FBS_RtpParameters_RtpEncodingParameters_has_ssrc(ce)) {
+    r = sfu__fail(err, err_len, SFU_EINVAL, "missing ssrc in consumableRtpEncodings");
+    goto fail;
+  }
+  c->source_ssrc = FBS_RtpParameters_RtpEncodingParameters_ssrc(ce);
+
+  for (unsigned uri = 0; uri < SFU_RTP_EXT_COUNT; uri++) {
+    uint8_t xid = c->params.ext_id[uri];
+    if (xid == 0) continue;
+    if (uri == FBS_RtpParameters_RtpHeaderExtensionUri_Mid)
+      c->mid_ext_id = xid;
+    else if (uri == FBS_RtpParameters_RtpHeaderExtensionUri_AbsSendTime)
+      c->abs_send_time_ext_id = xid;
+    else if (uri == FBS_RtpParameters_RtpHeaderExtensionUri_TransportWideCcDraft01)
+      c->twcc_ext_id = xid;
+    if (uri != FBS_RtpParameters_RtpHeaderExtensionUri_Mid && uri != FBS_RtpParameters_RtpHeaderExtensionUri_RtpStreamId &&
+        uri != FBS_RtpParameters_RtpHeaderExtensionUri_RepairRtpStreamId)
+      c->ext_map[SFU_EXT_INTERNAL(uri)] = xid;
+  }
+
+  sfu_rtp_stream_params_t sp;
+  memset(&sp, 0, sizeof(sp));
+  sp.kind = c->kind;
+  sp.ssrc = c->params.encodings[0].ssrc;
+  sp.payload_type = c->codec->payload_type;
+  sp.mime_type = c->codec->mime_type;
+  sp.clock_rate = c->codec->clock_rate;
+  sp.cname = c->params.cname;
+  if (c->rtx_codec != NULL) {
+    sp.has_rtx = true;
+    sp.rtx_ssrc = c->params.encodings[0].rtx_ssrc;
+    sp.rtx_payload_type = c->rtx_codec->payload_type;
+  }
+  sp.use_nack = (c->codec->rtcp_fb & SFU_RTCP_FB_NACK) != 0;
+  sp.use_pli = (c->codec->rtcp_fb & SFU_RTCP_FB_NACK_PLI) != 0;
+  sp.use_fir = (c->codec->rtcp_fb & SFU_RTCP_FB_CCM_FIR) != 0;
+  sp.use_in_band_fec = c->codec->useinbandfec;
+  sp.use_dtx = c->codec->usedtx;
+  sp.spatial_layers = 1;
+  sp.temporal_layers = 1;
+  sp.codec = sfu_codec_for_keyframes(c->codec->id);
+  sfu_rtp_stream_init(&c->stream, &sp, true);
+
+  c->handler.on_request = sfu__consumer_on_request;
+  if ((r = sfu_ctx_register(ctx, &c->handler, c->id, c->id_len)) != 0) {
+    sfu_rtp_stream_destroy(&c->stream);
+    snprintf(err, err_len, "a Consumer with same consumerId already exists");
+    goto fail;
+  }
+  c->producer = producer;
+  c->producer_paused = producer->paused;
+  c->sync_required = true;
+  c->keyframe_required = c->kind == SFU_KIND_VIDEO;
+  c->transport_node.key = c->id;
+  c->transport_node.key_len = c->id_len;
+  sfu_list_insert_tail(&producer->consumers, &c->producer_link);
+  *out = c;
+  return 0;
+
+fail:
+  sfu_fbcopy_free(&c->request);
+  free(c->producer_id);
+  free(c->id);
+  free(c);
+  return r;
+}
+
+void sfu_consumer_close(sfu_consumer_t *c, bool notify_producer_close) {
+  if (c->closed) return;
+  c->closed = true;
+  if (notify_producer_close)
+    sfu_ctx_notify(c->ctx, c->id, FBS_Notification_Event_CONSUMER_PRODUCER_CLOSE, 0, 0);
+  sfu_ctx_unregister(c->ctx, &c->handler);
+  sfu_list_remove(&c->producer_link);
+  c->producer = NULL;
+  if (c->transport != NULL) {
+    sfu_hmap_del(&c->transport->consumers, &c->transport_node);
+    sfu_list_remove(&c->transport_link);
+  }
+  sfu_ctx_defer(c->ctx, &c->closing, sfu__reap);
+}
+
+bool sfu_consumer_has_ssrc(const sfu_consumer_t *c, uint32_t ssrc) {
+  return c->stream.params.ssrc == ssrc || (c->stream.params.has_rtx && c->stream.params.rtx_ssrc == ssrc);
+}
+
+static bool sfu__active(const sfu_consumer_t *c) {
+  return !c->paused && !c->producer_paused && c->producer != NULL && c->transport->ops->connected(c->transport);
+}
+
+static void sfu__request_key_frame(sfu_consumer_t *c, uint64_t now_ms) {
+  if (c->kind == SFU_KIND_VIDEO && c->producer != NULL) sfu_producer_request_key_frame(c->producer, c->source_ssrc, now_ms);
+}
+
+static bool sfu__seq_newer(uint16_t a, uint16_t b) { return a != b && (uint16_t)(a - b) < 0x8000; }
+static bool sfu__ts_newer(uint32_t a, uint32_t b) { return a != b && (uint32_t)(a - b) < 0x80000000u; }
+
+void sfu_consumer_send_rtp(sfu_consumer_t *c, const sfu_rtp_packet_t *in, uint64_t now_ms) {
+  uint8_t buf[SFU_SEND_BUF];
+  sfu_rtp_packet_t pkt;
+
+  if (!sfu__active(c) || in->ssrc != c->source_ssrc) return;
+  if (c->ignore_dtx && in->payload_len <= 1 && c->kind == SFU_KIND_AUDIO) return;
+
+  if (c->sync_required) {
+    if (c->keyframe_required && !sfu_rtp_is_keyframe(in, c->stream.params.codec)) {
+      sfu__request_key_frame(c, now_ms);
+      return;
+    }
+    if (!c->started) {
+      c->seq_offset = 0;
+      c->ts_offset = 0;
+      c->started = true;
+    } else {
+      uint32_t gap = (uint32_t)((now_ms - c->max_out_ts_ms) * c->stream.params.clock_rate / 1000);
+      if (gap == 0) gap = 1;
+      c->seq_offset = (uint16_t)(c->max_out_seq + 1 - in->seq);
+      c->ts_offset = c->max_out_ts + gap - in->timestamp;
+    }
+    c->sync_required = false;
+    c->keyframe_required = false;
+  }
+
+  if (sfu_rtp_copy(&pkt, buf, sizeof(buf) - 64, in) != 0) return;
+  uint16_t seq = (uint16_t)(in->seq + c->seq_offset);
+  uint32_t ts = in->timestamp + c->ts_offset;
+  sfu_rtp_set_ssrc(&pkt, c->stream.params.ssrc);
+  sfu_rtp_set_payload_type(&pkt, c->codec->payload_type);
+  sfu_rtp_set_sequence_number(&pkt, seq);
+  sfu_rtp_set_timestamp(&pkt, ts);
+  if (pkt.ext_count > 0 && sfu_rtp_map_extensions(&pkt, c->ext_map) != 0) return;
+  if (c->mid_ext_id != 0 && c->params.mid.ptr != NULL)
+    (void)sfu_rtp_set_extension_value(&pkt, c->mid_ext_id, (const uint8_t *)c->params.mid.ptr, c->params.mid.len);
+  if (c->abs_send_time_ext_id != 0)
+    (void)sfu_rtp_write_abs_send_time(&pkt, c->abs_send_time_ext_id, sfu_rtp_abs_send_time_from_ms(now_ms));
+  if (c->twcc_ext_id != 0) {
+    uint16_t tseq = ++c->transport->twcc_seq;
+    if (!sfu_rtp_write_twcc_seq(&pkt, c->twcc_ext_id, tseq)) {
+      uint8_t v[2] = {(uint8_t)(tseq >> 8), (uint8_t)tseq};
+      (void)sfu_rtp_set_extension_value(&pkt, c->twcc_ext_id, v, 2);
+    }
+  }
+
+  if (sfu__seq_newer(seq, c->max_out_seq) || c->stream.packets == 0) c->max_out_seq = seq;
+  if (sfu__ts_newer(ts, c->max_out_ts) || c->stream.packets == 0) {
+    c->max_out_ts = ts;
+    c->max_out_ts_ms = now_ms;
+  }
+  sfu_rtp_stream_sent(&c->stream, &pkt, now_ms);
+  sfu_transport_send_rtp(c->transport, pkt.buf, pkt.len, false);
+}
+
+void sfu_consumer_producer_paused(sfu_consumer_t *c, bool paused) {
+  if (c->producer_paused == paused) return;
+  c->producer_paused = paused;
+  sfu_ctx_notify(c->ctx, c->id,
+                 paused ? FBS_Notification_Event_CONSUMER_PRODUCER_PAUSE : FBS_Notification_Event_CONSUMER_PRODUCER_RESUME, 0,
+                 0);
+  if (!paused) {
+    c->sync_required = true;
+    c->keyframe_required = c->kind == SFU_KIND_VIDEO;
+    if (sfu__active(c)) sfu__request_key_frame(c, sfu_now_ms(c->transport));
+  }
+}
+
+void sfu_consumer_transport_connected(sfu_consumer_t *c) {
+  c->sync_required = true;
+  c->keyframe_required = c->kind == SFU_KIND_VIDEO;
+  if (sfu__active(c)) sfu__request_key_frame(c, sfu_now_ms(c->transport));
+}
+
+static void sfu__send_score(sfu_consumer_t *c) {
+  fb_builder_t *b = &c->ctx->fbb;
+  uint8_t pscore = 10;
+  if (c->producer != NULL)
+    for (size_t i = 0; i < c->producer->nencodings; i++)
+      if (c->producer->encodings[i].mapped_ssrc == c->source_ssrc && c->producer->encodings[i].stream_active)
+        pscore = c->producer->encodings[i].stream.score;
+  fb_ref_t scores = fb_create_vec_scalars(b, &pscore, 1, 1);
+  FBS_Consumer_ConsumerScore_start(b);
+  FBS_Consumer_ConsumerScore_add_score(b, c->stream.score);
+  FBS_Consumer_ConsumerScore_add_producer_score(b, pscore);
+  FBS_Consumer_ConsumerScore_add_producer_scores(b, scores);
+  fb_ref_t score = FBS_Consumer_ConsumerScore_end(b);
+  FBS_Consumer_ScoreNotification_start(b);
+  FBS_Consumer_ScoreNotification_add_score(b, score);
+  fb_ref_t body = FBS_Consumer_ScoreNotification_end(b);
+  sfu_ctx_notify(c->ctx, c->id, FBS_Notification_Event_CONSUMER_SCORE, FBS_Notification_Body_Consumer_ScoreNotification,
+                 body);
+}
+
+void sfu_consumer_on_rr(sfu_consumer_t *c, const sfu_rtcp_rb_t *rb, uint64_t now_ms) {
+  uint8_t before = c->stream.score;
+  sfu_rtp_stream_on_rr(&c->stream, rb, now_ms);
+  if (c->stream.score != before) sfu__send_score(c);
+}
+
+void sfu_consumer_on_nack(sfu_consumer_t *c, const sfu_rtcp_nack_t *nack, uint64_t now_ms) {
+  uint8_t buf[SFU_SEND_BUF];
+  c->stream.nack_count++;
+  for (size_t i = 0; i < nack->item_count; i++) {
+    uint16_t pid, blp, seqs[17];
+    sfu_rtcp_nack_item(nack, i, &pid, &blp);
+    size_t n = sfu_rtcp_nack_expand(pid, blp, seqs);
+    c->stream.nack_packet_count += n;
+    for (size_t j = 0; j < n; j++) {
+      sfu_rtx_slot_t *slot = sfu_rtp_stream_rtx_get(&c->stream, seqs[j]);
+      sfu_rtp_packet_t pkt;
+      if (slot == NULL || now_ms - slot->sent_ms > 2000 || slot->resent > 8) continue;
+      if (slot->len > sizeof(buf) - 64) continue;
+      memcpy(buf, slot->data, slot->len);
+      if (sfu_rtp_parse(&pkt, buf, slot->len, sizeof(buf) - 64) != 0) continue;
+      if (c->rtx_codec != NULL) {
+        if (sfu_rtx_encode(&pkt, c->rtx_codec->payload_type, c->stream.params.rtx_ssrc, ++c->rtx_seq) != 0) continue;
+      }
+      slot->resent++;
+      c->stream.packets_retransmitted++;
+      sfu_transport_send_rtp(c->transport, pkt.buf, pkt.len, c->rtx_codec != NULL);
+    }
+  }
+}
+
+void sfu_consumer_on_key_frame_request(sfu_consumer_t *c, bool fir, uint64_t now_ms) {
+  if (fir)
+    c->stream.fir_count++;
+  else
+    c->stream.pli_count++;
+  if (sfu__active(c)) sfu__request_key_frame(c, now_ms);
+}
+
+void sfu_consumer_write_sr(sfu_consumer_t *c, sfu_rtcp_writer_t *w, uint64_t now_ms) {
+  sfu_rtcp_sr_t sr;
+  sfu_rtcp_sdes_t sdes;
+  if (c->stream.packets == 0) return;
+  sfu_rtp_stream_fill_sr(&c->stream, &sr, now_ms);
+  if (sfu_rtcp_writer_commit(w, sfu_rtcp_sr_build(sfu_rtcp_writer_tail(w), sfu_rtcp_writer_room(w), &sr)) < 0) return;
+  memset(&sdes, 0, sizeof(sdes));
+  sdes.count = 1;
+  sdes.chunks[0].ssrc = c->stream.params.ssrc;
+  if (c->params.cname.ptr != NULL && c->params.cname.len > 0 && c->params.cname.len < 256) {
+    sdes.chunks[0].cname = (const uint8_t *)c->params.cname.ptr;
+    sdes.chunks[0].cname_len = (uint8_t)c->params.cname.len;
+  }
+  (void)sfu_rtcp_writer_commit(w, sfu_rtcp_sdes_build(sfu_rtcp_writer_tail(w), sfu_rtcp_writer_room(w), &sdes));
+}
+
+/* ---- requests ---- */
+
+fb_ref_t sfu_consumer_build_score(sfu_consumer_t *c, fb_builder_t *b);
+fb_ref_t sfu_consumer_build_score(sfu_consumer_t *c, fb_builder_t *b) {
+  uint8_t pscore = c->producer != NULL && c->producer->scored ? 10 : 0;
+  fb_ref_t scores = fb_create_vec_scalars(b, &pscore, 1, 1);
+  FBS_Consumer_ConsumerScore_start(b);
+  FBS_Consumer_ConsumerScore_add_score(b, c->stream.score);
+  FBS_Consumer_ConsumerScore_add_producer_score(b, pscore);
+  FBS_Consumer_ConsumerScore_add_producer_scores(b, scores);
+  return FBS_Consumer_ConsumerScore_end(b);
+}
+
+static void sfu__dump(sfu_consumer_t *c, sfu_request_t *req) {
+  fb_builder_t *b = &c->ctx->fbb;
+  fb_table_t r = c->request.root;
+  fb_ref_t id = fb_create_string(b, c->id, c->id_len);
+  fb_ref_t pid = fb_create_cstring(b, c->producer_id);
+  fb_ref_t rtp = sfu_rtp_parameters_build(b, FBS_Transport_ConsumeRequest_rtp_parameters(r), &c->params);
+  fb_vec_t ce = FBS_Transport_ConsumeRequest_consumable_rtp_encodings(r);
+  fb_ref_t refs[SFU_RTP_MAX_ENCODINGS];
+  uint32_t n = 0;
+  for (; n < ce.len && n < SFU_RTP_MAX_ENCODINGS; n++)
+    refs[n] = FBS_RtpParameters_RtpEncodingParameters_clone(b, fb_vec_table(ce, n));
+  fb_ref_t consumable = fb_create_vec_refs(b, refs, n);
+  uint8_t pts[SFU_RTP_MAX_CODECS];
+  size_t npts = 0;
+  for (size_t i = 0; i < c->params.ncodecs; i++)
+    if (c->params.codecs[i].id != SFU_CID_RTX) pts[npts++] = c->params.codecs[i].payload_type;
+  fb_ref_t supported = fb_create_vec_scalars(b, pts, 1, npts);
+  uint8_t types[8];
+  size_t nt = 0;
+  for (uint8_t i = 0; i < 8; i++)
+    if (c->trace_types & (1u << i)) types[nt++] = i;
+  fb_ref_t vtypes = fb_create_vec_scalars(b, types, 1, nt);
+  FBS_Consumer_BaseConsumerDump_start(b);
+  FBS_Consumer_BaseConsumerDump_add_id(b, id);
+  FBS_Consumer_BaseConsumerDump_add_type(b, (uint8_t)c->type);
+  FBS_Consumer_BaseConsumerDump_add_producer_id(b, pid);
+  FBS_Consumer_BaseConsumerDump_add_kind(b, (uint8_t)c->kind);
+  FBS_Consumer_BaseConsumerDump_add_rtp_parameters(b, rtp);
+  FBS_Consumer_BaseConsumerDump_add_consumable_rtp_encodings(b, consumable);
+  FBS_Consumer_BaseConsumerDump_add_supported_codec_payload_types(b, supported);
+  FBS_Consumer_BaseConsumerDump_add_trace_event_types(b, vtypes);
+  FBS_Consumer_BaseConsumerDump_add_paused(b, c->paused);
+  FBS_Consumer_BaseConsumerDump_add_producer_paused(b, c->producer_paused);
+  FBS_Consumer_BaseConsumerDump_add_priority(b, c->priority);
+  fb_ref_t base = FBS_Consumer_BaseConsumerDump_end(b);
+  fb_ref_t stream = sfu_rtp_stream_dump(&c->stream, b);
+  fb_ref_t streams = fb_create_vec_refs(b, &stream, 1);
+  FBS_Consumer_ConsumerDump_start(b);
+  FBS_Consumer_ConsumerDump_add_base(b, base);
+  FBS_Consumer_ConsumerDump_add_rtp_streams(b, streams);
+  fb_ref_t data = FBS_Consumer_ConsumerDump_end(b);
+  FBS_Consumer_DumpResponse_start(b);
+  FBS_Consumer_DumpResponse_add_data(b, data);
+  sfu_request_accept_body(req, FBS_Response_Body_Consumer_DumpResponse, FBS_Consumer_DumpResponse_end(b));
+}
+
+static void sfu__stats(sfu_consumer_t *c, sfu_request_t *req) {
+  fb_builder_t *b = &c->ctx->fbb;
+  uint64_t now = sfu_now_ms(c->transport);
+  fb_ref_t stats[2];
+  size_t n = 0;
+  stats[n++] = sfu_rtp_stream_stats(&c->stream, b, false, now);
+  if (c->producer != NULL)
+    for (size_t i = 0; i < c->producer->nencodings; i++)
+      if (c->producer->encodings[i].mapped_ssrc == c->source_ssrc && c->producer->encodings[i].stream_active)
+        stats[n++] = sfu_rtp_stream_stats(&c->producer->encodings[i].stream, b, true, now);
+  fb_ref_t v = fb_create_vec_refs(b, stats, n);
+  FBS_Consumer_GetStatsResponse_start(b);
+  FBS_Consumer_GetStatsResponse_add_stats(b, v);
+  sfu_request_accept_body(req, FBS_Response_Body_Consumer_GetStatsResponse, FBS_Consumer_GetStatsResponse_end(b));
+}
+
+static void sfu__consumer_on_request(sfu_handler_t *h, sfu_request_t *req) {
+  sfu_consumer_t *c = sfu_container_of(h, sfu_consumer_t, handler);
+  fb_table_t body;
+  fb_builder_t *b = &c->ctx->fbb;
+
+  switch (req->method) {
+    case FBS_Request_Method_CONSUMER_DUMP:
+      sfu__dump(c, req);
+      break;
+    case FBS_Request_Method_CONSUMER_GET_STATS:
+      sfu__stats(c, req);
+      break;
+    case FBS_Request_Method_CONSUMER_PAUSE:
+      c->paused = true;
+      sfu_request_accept(req);
+      break;
+    case FBS_Request_Method_CONSUMER_RESUME:
+      if (c->paused) {
+        c->paused = false;
+        c->sync_required = true;
+        c->keyframe_required = c->kind == SFU_KIND_VIDEO;
+        if (sfu__active(c)) sfu__request_key_frame(c, sfu_now_ms(c->transport));
+      }
+      sfu_request_accept(req);
+      break;
+    case FBS_Request_Method_CONSUMER_REQUEST_KEY_FRAME:
+      if (sfu__active(c)) sfu__request_key_frame(c, sfu_now_ms(c->transport));
+      sfu_request_accept(req);
+      break;
+    case FBS_Request_Method_CONSUMER_SET_PREFERRED_LAYERS:
+      /* Simple consumers have no layers: accepted, nothing to report. */
+      sfu_request_accept(req);
+      break;
+    case FBS_Request_Method_CONSUMER_SET_PRIORITY: {
+      if (!sfu_request_body(req, FBS_Request_Body_Consumer_SetPriorityRequest, &body)) return;
+      uint8_t prio = FBS_Consumer_SetPriorityRequest_priority(body);
+      if (prio < 1) {
+        sfu_request_fail(req, SFU_EINVAL, "wrong priority (must be higher than 0)");
+        return;
+      }
+      c->priority = prio;
+      FBS_Consumer_SetPriorityResponse_start(b);
+      FBS_Consumer_SetPriorityResponse_add_priority(b, prio);
+      sfu_request_accept_body(req, FBS_Response_Body_Consumer_SetPriorityResponse, FBS_Consumer_SetPriorityResponse_end(b));
+      break;
+    }
+    case FBS_Request_Method_CONSUMER_ENABLE_TRACE_EVENT: {
+      if (!sfu_request_body(req, FBS_Request_Body_Consumer_EnableTraceEventRequest, &body)) return;
+      fb_vec_t ev = FBS_Consumer_EnableTraceEventRequest_events(body);
+      uint8_t types = 0;
+      for (uint32_t i = 0; i < ev.len; i++)
+        if (fb_vec_u8(ev, i) < 8) types |= (uint8_t)(1u << fb_vec_u8(ev, i));
+      c->trace_types = types;
+      sfu_request_accept(req);
+      break;
+    }
+    default:
+      sfu_request_not_implemented(req);
+      break;
+  }
+}

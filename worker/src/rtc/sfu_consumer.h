@@ -1,0 +1,79 @@
+/* Consumer (simple type): sends one producer's stream to one transport with
+ * its own SSRC, payload type and header extension ids, continuous sequence
+ * numbers and timestamps across pauses, key frame gating for video, NACK
+ * answered from the retransmission buffer (RTX when negotiated), sender
+ * reports, and PLI/FIR turned into key frame requests to the producer. */
+#ifndef SFU_CONSUMER_H
+#define SFU_CONSUMER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sfu_ctx.h"
+#include "sfu_fbcopy.h"
+#include "sfu_producer.h"
+#include "sfu_rtcp.h"
+#include "sfu_rtcp_feedback.h"
+#include "sfu_rtp_packet.h"
+#include "sfu_rtp_params.h"
+#include "sfu_rtp_stream.h"
+
+struct sfu_consumer {
+  sfu_ctx_t *ctx;
+  sfu_transport_t *transport;
+  sfu_producer_t *producer; /* NULL once the producer closed */
+  sfu_handler_t handler;
+  sfu_hnode_t transport_node;
+  sfu_list_t transport_link;
+  sfu_list_t producer_link;
+  char *id;
+  size_t id_len;
+  char *producer_id;
+  sfu_media_kind_t kind;
+  sfu_rtp_type_t type;
+  sfu_fbcopy_t request; /* our copy of the ConsumeRequest */
+  sfu_rtp_params_t params;
+  const sfu_rtp_codec_t *codec;     /* the media codec sent */
+  const sfu_rtp_codec_t *rtx_codec; /* NULL without RTX */
+  uint8_t ext_map[256];             /* internal id -> our negotiated id (0: drop) */
+  uint8_t mid_ext_id, abs_send_time_ext_id, twcc_ext_id;
+  uint32_t source_ssrc; /* the producer's mapped SSRC we forward */
+  sfu_rtp_stream_t stream;
+  bool paused, producer_paused;
+  bool ignore_dtx;
+  uint8_t priority;
+  uint8_t trace_types;
+  /* rewriting */
+  bool sync_required, keyframe_required;
+  bool started;
+  uint16_t seq_offset;
+  uint32_t ts_offset;
+  uint16_t max_out_seq;
+  uint32_t max_out_ts;
+  uint64_t max_out_ts_ms;
+  uint16_t rtx_seq;
+  bool closed;
+  sfu_closing_t closing;
+};
+
+/* From a verified FBS.Transport.ConsumeRequest and its producer. */
+int sfu_consumer_create(sfu_ctx_t *ctx, sfu_transport_t *t, sfu_producer_t *producer, fb_table_t req,
+                        sfu_consumer_t **out, char *err, size_t err_len);
+/* notify_producer_close: send CONSUMER_PRODUCER_CLOSE first (the producer went away). */
+void sfu_consumer_close(sfu_consumer_t *c, bool notify_producer_close);
+
+/* A packet from the producer (already in router form); buffer must not be modified. */
+void sfu_consumer_send_rtp(sfu_consumer_t *c, const sfu_rtp_packet_t *pkt, uint64_t now_ms);
+void sfu_consumer_producer_paused(sfu_consumer_t *c, bool paused);
+void sfu_consumer_transport_connected(sfu_consumer_t *c);
+
+/* RTCP from the remote receiver about our SSRC. */
+void sfu_consumer_on_rr(sfu_consumer_t *c, const sfu_rtcp_rb_t *rb, uint64_t now_ms);
+void sfu_consumer_on_nack(sfu_consumer_t *c, const sfu_rtcp_nack_t *nack, uint64_t now_ms);
+void sfu_consumer_on_key_frame_request(sfu_consumer_t *c, bool fir, uint64_t now_ms);
+/* Appends SR + SDES for this consumer to w (if it sent anything). */
+void sfu_consumer_write_sr(sfu_consumer_t *c, sfu_rtcp_writer_t *w, uint64_t now_ms);
+
+bool sfu_consumer_has_ssrc(const sfu_consumer_t *c, uint32_t ssrc);
+
+#endif

@@ -1,0 +1,84 @@
+/* Producer: one incoming media source (audio or video track) on a transport.
+ * It maps incoming packets to its encodings (by SSRC, RID or single encoding),
+ * rewrites them to the router's payload types, SSRCs and header extension ids,
+ * and hands them to the router, which fans them out to consumers. */
+#ifndef SFU_PRODUCER_H
+#define SFU_PRODUCER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sfu_ctx.h"
+#include "sfu_fbcopy.h"
+#include "sfu_rtp_packet.h"
+#include "sfu_rtp_params.h"
+#include "sfu_rtp_stream.h"
+
+typedef struct sfu_transport sfu_transport_t;
+typedef struct sfu_consumer sfu_consumer_t;
+typedef struct sfu_producer sfu_producer_t;
+
+/* Internal header extension ids: FBS RtpHeaderExtensionUri value + 1. */
+#define SFU_EXT_INTERNAL(uri) ((uint8_t)((uri) + 1))
+
+typedef enum sfu_rtp_type { SFU_RTP_SIMPLE = 0, SFU_RTP_SIMULCAST, SFU_RTP_SVC, SFU_RTP_PIPE } sfu_rtp_type_t;
+
+typedef struct sfu_producer_encoding {
+  uint32_t mapped_ssrc;
+  bool has_ssrc; /* rtpMapping.encodings[i].ssrc */
+  uint32_t ssrc;
+  fb_str_t rid;
+  bool stream_active;
+  sfu_rtp_stream_t stream;
+  uint64_t last_keyframe_request_ms;
+} sfu_producer_encoding_t;
+
+struct sfu_producer {
+  sfu_ctx_t *ctx;
+  sfu_transport_t *transport;
+  sfu_handler_t handler;
+  sfu_hnode_t transport_node; /* transport's map by id */
+  sfu_list_t transport_link;
+  sfu_hnode_t router_node; /* router's map by id */
+  char *id;
+  size_t id_len;
+  sfu_media_kind_t kind;
+  sfu_rtp_type_t type;
+  sfu_fbcopy_t request; /* our copy of the ProduceRequest */
+  sfu_rtp_params_t params;
+  uint8_t pt_map[128]; /* original payload type -> mapped (0xff: unknown) */
+  uint8_t ext_map[256]; /* original ext id -> internal id (0: drop) */
+  uint8_t audio_level_ext_id; /* original id, 0 if none */
+  size_t nencodings;
+  sfu_producer_encoding_t encodings[SFU_RTP_MAX_ENCODINGS];
+  bool paused;
+  uint32_t key_frame_request_delay;
+  uint8_t trace_types; /* bit per FBS.Producer.TraceEventType */
+  sfu_list_t consumers; /* sfu_consumer_t.producer_link */
+  unsigned observer_count; /* RTP observers watching this producer */
+  uint64_t packets_in;
+  bool closed;
+  bool scored;
+  sfu_closing_t closing;
+};
+
+/* Creates from a verified FBS.Transport.ProduceRequest. 0 or SFU_EINVAL/SFU_ENOMEM with a reason. */
+int sfu_producer_create(sfu_ctx_t *ctx, sfu_transport_t *t, fb_table_t req, sfu_producer_t **out, char *err,
+                        size_t err_len);
+/* Closes its consumers (telling Node each time), unregisters it; freed after the loop turn. */
+void sfu_producer_close(sfu_producer_t *p);
+
+/* A media packet the transport's listener matched to this producer (mutable buffer). */
+void sfu_producer_receive_rtp(sfu_producer_t *p, sfu_rtp_packet_t *pkt, uint64_t now_ms);
+void sfu_producer_receive_sr(sfu_producer_t *p, const sfu_rtcp_sr_t *sr, uint64_t now_ms);
+/* Fills RR blocks for every active stream; returns how many (<= max). */
+size_t sfu_producer_fill_rr(sfu_producer_t *p, sfu_rtcp_rb_t *rbs, size_t max, uint64_t now_ms);
+/* A consumer needs a key frame of the encoding with this mapped SSRC. */
+void sfu_producer_request_key_frame(sfu_producer_t *p, uint32_t mapped_ssrc, uint64_t now_ms);
+
+/* True if this producer owns that (original) SSRC, RTX SSRC included. */
+bool sfu_producer_has_ssrc(const sfu_producer_t *p, uint32_t ssrc);
+
+fb_ref_t sfu_producer_build_rtp_parameters(const sfu_producer_t *p, fb_builder_t *b);
+
+#endif

@@ -1,0 +1,110 @@
+/* Transport base: what WebRtcTransport, PlainTransport and friends share.
+ * Owns its producers and consumers, routes incoming RTP by SSRC/MID/RID (the
+ * RTP listener), reads incoming RTCP with the one compound iterator, sends
+ * periodic reports, answers the TRANSPORT_* requests and builds the common
+ * part of dumps and stats. The concrete transport supplies the ops (how to
+ * send, connect, dump its own part, release its sockets). */
+#ifndef SFU_TRANSPORT_H
+#define SFU_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "sfu_consumer.h"
+#include "sfu_ctx.h"
+#include "sfu_hmap.h"
+#include "sfu_list.h"
+#include "sfu_producer.h"
+#include "sfu_request.h"
+#include "sfu_rtp_stream.h"
+
+typedef struct sfu_router sfu_router_t;
+
+#define SFU_SEND_BUF 2048 /* RTP/RTCP scratch: MTU + SRTP tag + RTX headroom */
+
+typedef struct sfu_transport_ops {
+  const char *name;
+  /* Sends one packet: len bytes in a scratch buffer of cap bytes the transport may
+   * modify (SRTP protects in place). */
+  void (*send_rtp)(sfu_transport_t *t, uint8_t *buf, size_t len, size_t cap);
+  void (*send_rtcp)(sfu_transport_t *t, uint8_t *buf, size_t len, size_t cap);
+  bool (*connected)(const sfu_transport_t *t);
+  /* Type-specific requests (CONNECT, RESTART_ICE, TRANSPORT_DUMP, TRANSPORT_GET_STATS).
+   * Return false if the method is not theirs. */
+  bool (*on_request)(sfu_transport_t *t, sfu_request_t *req);
+  /* The concrete DumpResponse (also the answer to the create request); *body_type its Response body type. */
+  fb_ref_t (*dump)(sfu_transport_t *t, fb_builder_t *b, uint8_t *body_type);
+  /* Close sockets and timers; call sfu_transport_released(t) once all are closed. */
+  void (*close)(sfu_transport_t *t);
+  /* Free the concrete object (after release). */
+  void (*destroy)(sfu_transport_t *t);
+} sfu_transport_ops_t;
+
+typedef struct sfu_transport_counters {
+  uint64_t bytes_received, bytes_sent;
+  uint64_t rtp_bytes_received, rtp_bytes_sent;
+  uint64_t rtx_bytes_received, rtx_bytes_sent;
+  sfu_rate_t recv_rate, send_rate, rtp_recv_rate, rtp_send_rate, rtx_recv_rate, rtx_send_rate;
+} sfu_transport_counters_t;
+
+struct sfu_transport {
+  sfu_ctx_t *ctx;
+  sfu_router_t *router;
+  const sfu_transport_ops_t *ops;
+  sfu_handler_t handler;
+  sfu_hnode_t router_node;
+  sfu_list_t router_link;
+  char *id;
+  size_t id_len;
+  /* producers and consumers */
+  sfu_hmap_t producers;
+  sfu_list_t producer_list;
+  sfu_hmap_t consumers;
+  sfu_list_t consumer_list;
+  /* RTP listener: ssrc -> producer (learned), mid -> producer, rid -> producer */
+  struct sfu_listen_entry *ssrc_table;
+  size_t ssrc_count, ssrc_cap;
+  /* Receive header extension ids (producers' original ids). */
+  uint8_t recv_mid_id, recv_rid_id, recv_rrid_id, recv_abs_send_time_id, recv_twcc_id;
+  uint16_t twcc_seq;
+  uint64_t max_incoming_bitrate, max_outgoing_bitrate, min_outgoing_bitrate;
+  uint64_t initial_available_outgoing_bitrate;
+  bool direct;
+  uint32_t max_message_size;
+  uint8_t trace_types;
+  sfu_transport_counters_t stats;
+  uv_timer_t *rtcp_timer;
+  uint8_t scratch[SFU_SEND_BUF];
+  bool closed;
+  bool connected_once;
+  sfu_closing_t closing;
+};
+
+/* Initialises the base (registers the channel handler). 0, SFU_EEXIST, SFU_ENOMEM. */
+int sfu_transport_init(sfu_transport_t *t, sfu_ctx_t *ctx, sfu_router_t *router, const sfu_transport_ops_t *ops,
+                       const char *id, size_t id_len, fb_table_t base_options);
+/* Closes producers, consumers, then the concrete part (ops->close). */
+void sfu_transport_close(sfu_transport_t *t);
+/* Called by the concrete transport when its handles are closed: frees after the loop turn. */
+void sfu_transport_released(sfu_transport_t *t);
+
+/* The concrete transport delivers decrypted packets here (buffer mutable, cap >= len). */
+void sfu_transport_receive_rtp(sfu_transport_t *t, uint8_t *buf, size_t len, size_t cap);
+void sfu_transport_receive_rtcp(sfu_transport_t *t, const uint8_t *buf, size_t len);
+/* The concrete transport became connected (ICE+DTLS, or remote known): start reports, request key frames. */
+void sfu_transport_on_connected(sfu_transport_t *t);
+void sfu_transport_on_disconnected(sfu_transport_t *t);
+void sfu_transport_account_sent(sfu_transport_t *t, size_t len, bool rtp);
+
+/* Consumers and producers send through here (copy into scratch, then ops). */
+void sfu_transport_send_rtp(sfu_transport_t *t, const uint8_t *buf, size_t len, bool is_rtx);
+void sfu_transport_send_rtcp(sfu_transport_t *t, const uint8_t *buf, size_t len);
+
+/* Common dump (FBS.Transport.Dump) and stats (FBS.Transport.Stats). */
+fb_ref_t sfu_transport_dump_base(sfu_transport_t *t, fb_builder_t *b);
+fb_ref_t sfu_transport_stats_base(sfu_transport_t *t, fb_builder_t *b);
+
+uint64_t sfu_now_ms(const sfu_transport_t *t);
+
+#endif

@@ -1,0 +1,392 @@
+#include "sfu_webrtc_server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fbs_generated.h"
+#include "sfu_error.h"
+#include "sfu_listen_info_fbs.h"
+#include "sfu_request.h"
+#include "sfu_stun.h"
+#include "sfu_tcp_conn.h"
+#include "sfu_tcp_server.h"
+#include "sfu_udp_socket.h"
+#include "sfu_webrtc_transport.h"
+#include "sfu_worker.h"
+
+#define SFU_WRS_MAX_SOCKS 16
+
+bool sfu_webrtc_transport_owns_tuple(sfu_webrtc_transport_t *wt, const sfu_tuple_t *tuple);
+const char *sfu_webrtc_transport_id(const sfu_webrtc_transport_t *wt, size_t *len);
+sfu_list_t *sfu_webrtc_transport_server_link(sfu_webrtc_transport_t *wt);
+sfu_webrtc_transport_t *sfu_webrtc_transport_from_server_link(sfu_list_t *link);
+
+typedef struct sfu__wrs_sock {
+  sfu_webrtc_server_t *srv;
+  sfu_proto_t proto;
+  sfu_udp_socket_t *udp;
+  sfu_tcp_server_t *tcp;
+  char ip[64];
+  char address[SFU_LISTEN_INFO_ANNOUNCED_MAX];
+  uint16_t port;
+} sfu__wrs_sock_t;
+
+typedef struct sfu__ufrag_entry {
+  char ufrag[257];
+  size_t len;
+  sfu_webrtc_transport_t *wt;
+} sfu__ufrag_entry_t;
+
+typedef struct sfu__tuple_entry {
+  sfu_tuple_t tuple;
+  sfu_webrtc_transport_t *wt;
+} sfu__tuple_entry_t;
+
+struct sfu_webrtc_server {
+  sfu_ctx_t *ctx;
+  sfu_worker_t *worker;
+  sfu_handler_t handler;
+  sfu_list_t worker_link;
+  char *id;
+  size_t id_len;
+  sfu__wrs_sock_t socks[SFU_WRS_MAX_SOCKS];
+  size_t nsocks;
+  sfu_list_t transports;
+  sfu__ufrag_entry_t *ufrags;
+  size_t nufrags, ufrags_cap;
+  sfu__tuple_entry_t *tuples;
+  size_t ntuples, tuples_cap;
+  int pending_closes;
+  bool closed;
+  sfu_closing_t closing;
+};
+
+const char *sfu_webrtc_server_id(const sfu_webrtc_server_t *srv, size_t *len) {
+  *len = srv->id_len;
+  return srv->id;
+}
+
+/* ---- routing tables ---- */
+
+static sfu_webrtc_transport_t *sfu__by_tuple(sfu_webrtc_server_t *srv, const sfu_tuple_t *t) {
+  for (size_t i = 0; i < srv->ntuples; i++)
+    if (sfu_tuple_equal(&srv->tuples[i].tuple, t)) return srv->tuples[i].wt;
+  return NULL;
+}
+
+static void sfu__add_tuple(sfu_webrtc_server_t *srv, const sfu_tuple_t *t, sfu_webrtc_transport_t *wt) {
+  if (sfu__by_tuple(srv, t) != NULL) return;
+  if (srv->ntuples == srv->tuples_cap) {
+    size_t cap = srv->tuples_cap ? srv->tuples_cap * 2 : 16;
+    sfu__tuple_entry_t *n = realloc(srv->tuples, cap * sizeof(*n));
+    if (n == NULL) return;
+    srv->tuples = n;
+    srv->tuples_cap = cap;
+  }
+  srv->tuples[srv->ntuples].tuple = *t;
+  srv->tuples[srv->ntuples].wt = wt;
+  srv->ntuples++;
+}
+
+static void sfu__remove_tuples(sfu_webrtc_server_t *srv, const sfu_webrtc_transport_t *wt, const sfu_tuple_t *only) {
+  size_t j = 0;
+  for (size_t i = 0; i < srv->ntuples; i++) {
+    bool drop = only != NULL ? sfu_tuple_equal(&srv->tuples[i].tuple, only) : srv->tuples[i].wt == wt;
+    if (!drop) srv->tuples[j++] = srv->tuples[i];
+  }
+  srv->ntuples = j;
+}
+
+void sfu_webrtc_server_add_ufrag(sfu_webrtc_server_t *srv, sfu_webrtc_transport_t *wt, const char *ufrag, size_t len) {
+  if (len > 256) return;
+  if (srv->nufrags == srv->ufrags_cap) {
+    size_t cap = srv->ufrags_cap ? srv->ufrags_cap * 2 : 8;
+    sfu__ufrag_entry_t *n = realloc(srv->ufrags, cap * sizeof(*n));
+    if (n == NULL) return;
+    srv->ufrags = n;
+    srv->ufrags_cap = cap;
+  }
+  sfu__ufrag_entry_t *e = &srv->ufrags[srv->nufrags++];
+  memcpy(e->ufrag, ufrag, len);
+  e->ufrag[len] = '\0';
+  e->len = len;
+  e->wt = wt;
+}
+
+void sfu_webrtc_server_remove_ufrag(sfu_webrtc_server_t *srv, sfu_webrtc_transport_t *wt, const char *ufrag,
+                                    size_t len) {
+  for (size_t i = 0; i < srv->nufrags; i++) {
+    sfu__ufrag_entry_t *e = &srv->ufrags[i];
+    if (e->wt == wt && e->len == len && memcmp(e->ufrag, ufrag, len) == 0) {
+      srv->ufrags[i] = srv->ufrags[--srv->nufrags];
+      return;
+    }
+  }
+}
+
+void sfu_webrtc_server_add_transport(sfu_webrtc_server_t *srv, sfu_webrtc_transport_t *wt) {
+  sfu_list_insert_tail(&srv->transports, sfu_webrtc_transport_server_link(wt));
+}
+
+void sfu_webrtc_server_remove_transport(sfu_webrtc_server_t *srv, sfu_webrtc_transport_t *wt) {
+  sfu_list_remove(sfu_webrtc_transport_server_link(wt));
+  sfu__remove_tuples(srv, wt, NULL);
+  size_t j = 0;
+  for (size_t i = 0; i < srv->nufrags; i++)
+    if (srv->ufrags[i].wt != wt) srv->ufrags[j++] = srv->ufrags[i];
+  srv->nufrags = j;
+}
+
+/* ---- packets ---- */
+
+static void sfu__dispatch(sfu_webrtc_server_t *srv, const sfu_tuple_t *tuple, uint8_t *p, size_t len, size_t cap) {
+  sfu_webrtc_transport_t *wt = sfu__by_tuple(srv, tuple);
+  if (wt == NULL && sfu_stun_is_stun(p, len)) {
+    sfu_stun_msg_t m;
+    if (sfu_stun_parse(&m, p, len) != 0 || m.username == NULL) return;
+    const uint8_t *colon = memchr(m.username, ':', m.username_len);
+    size_t ulen = colon != NULL ? (size_t)(colon - m.username) : m.username_len;
+    for (size_t i = 0; i < srv->nufrags; i++) {
+      if (srv->ufrags[i].len == ulen && memcmp(srv->ufrags[i].ufrag, m.username, ulen) == 0) {
+        wt = srv->ufrags[i].wt;
+        break;
+      }
+    }
+    if (wt == NULL) return;
+    sfu_webrtc_transport_receive(wt, tuple, p, len, cap);
+    if (sfu_webrtc_transport_owns_tuple(wt, tuple)) sfu__add_tuple(srv, tuple, wt);
+    return;
+  }
+  if (wt != NULL) sfu_webrtc_transport_receive(wt, tuple, p, len, cap);
+}
+
+static void sfu__udp_packet(sfu_udp_socket_t *sock, const uint8_t *p, size_t len, const struct sockaddr *from) {
+  sfu__wrs_sock_t *s = sock->data;
+  sfu_tuple_t tuple;
+  if (s == NULL || s->srv == NULL || s->srv->closed) return;
+  sfu_udp_socket_tuple(sock, from, &tuple);
+  sfu__dispatch(s->srv, &tuple, (uint8_t *)p, len, len + 256 <= SFU_PORT_MANAGER_UDP_CHUNK ? len + 256 : len);
+}
+
+static void sfu__tcp_packet(sfu_tcp_conn_t *conn, const uint8_t *p, size_t len) {
+  sfu__wrs_sock_t *s = conn->server != NULL ? conn->server->data : NULL;
+  sfu_tuple_t tuple;
+  uint8_t buf[2048];
+  if (s == NULL || s->srv == NULL || s->srv->closed || len > sizeof(buf) - 256) return;
+  memcpy(buf, p, len);
+  sfu_tcp_conn_tuple(conn, &tuple);
+  sfu__dispatch(s->srv, &tuple, buf, len, sizeof(buf));
+}
+
+static void sfu__tcp_closed(sfu_tcp_conn_t *conn, sfu_tcp_close_reason_t reason) {
+  sfu__wrs_sock_t *s = conn->server != NULL ? conn->server->data : NULL;
+  sfu_tuple_t tuple;
+  (void)reason;
+  if (s == NULL || s->srv == NULL) return;
+  sfu_tcp_conn_tuple(conn, &tuple);
+  sfu_webrtc_transport_t *wt = sfu__by_tuple(s->srv, &tuple);
+  sfu__remove_tuples(s->srv, NULL, &tuple);
+  if (wt != NULL) sfu_webrtc_transport_tuple_gone(wt, &tuple);
+}
+
+/* ---- candidates, dump ---- */
+
+size_t sfu_webrtc_server_candidates(sfu_webrtc_server_t *srv, fb_builder_t *b, bool enable_udp, bool enable_tcp,
+                                    bool prefer_udp, bool prefer_tcp, fb_ref_t *out, size_t max) {
+  size_t n = 0;
+  uint32_t decrement = 0;
+  for (size_t i = 0; i < srv->nsocks && n < max; i++) {
+    sfu__wrs_sock_t *s = &srv->socks[i];
+    if ((s->proto == SFU_PROTO_UDP && !enable_udp) || (s->proto == SFU_PROTO_TCP && !enable_tcp)) continue;
+    uint32_t local_pref = 10000 - decrement;
+    if ((prefer_udp && s->proto == SFU_PROTO_UDP) || (prefer_tcp && s->proto == SFU_PROTO_TCP)) local_pref += 1000;
+    decrement += 100;
+    fb_ref_t foundation = fb_create_cstring(b, s->proto == SFU_PROTO_UDP ? "udpcandidate" : "tcpcandidate");
+    fb_ref_t addr = fb_create_cstring(b, s->address);
+    FBS_WebRtcTransport_IceCandidate_start(b);
+    FBS_WebRtcTransport_IceCandidate_add_foundation(b, foundation);
+    FBS_WebRtcTransport_IceCandidate_add_priority(b, (64u << 24) + (local_pref << 8) + 255);
+    FBS_WebRtcTransport_IceCandidate_add_address(b, addr);
+    FBS_WebRtcTransport_IceCandidate_add_protocol(b, s->proto == SFU_PROTO_UDP ? FBS_Transport_Protocol_UDP
+                                                                                : FBS_Transport_Protocol_TCP);
+    FBS_WebRtcTransport_IceCandidate_add_port(b, s->port);
+    FBS_WebRtcTransport_IceCandidate_add_type(b, FBS_WebRtcTransport_IceCandidateType_HOST);
+    if (s->proto == SFU_PROTO_TCP)
+      FBS_WebRtcTransport_IceCandidate_add_tcp_type(b, FBS_WebRtcTransport_IceCandidateTcpType_PASSIVE);
+    out[n++] = FBS_WebRtcTransport_IceCandidate_end(b);
+  }
+  return n;
+}
+
+static void sfu__dump(sfu_webrtc_server_t *srv, sfu_request_t *req) {
+  fb_builder_t *b = &srv->ctx->fbb;
+  size_t nt = sfu_list_count(&srv->transports);
+  size_t cap = srv->nsocks + nt + srv->nufrags + 1;
+  fb_ref_t *refs = malloc(cap * sizeof(*refs));
+  size_t n;
+  sfu_list_t *it;
+  if (refs == NULL) {
+    sfu_request_fail(req, SFU_ENOMEM, "out of memory");
+    return;
+  }
+  fb_ref_t id = fb_create_string(b, srv->id, srv->id_len);
+  n = 0;
+  for (size_t i = 0; i < srv->nsocks; i++) {
+    if (srv->socks[i].proto != SFU_PROTO_UDP) continue;
+    fb_ref_t ip = fb_create_cstring(b, srv->socks[i].ip);
+    FBS_WebRtcServer_IpPort_start(b);
+    FBS_WebRtcServer_IpPort_add_ip(b, ip);
+    FBS_WebRtcServer_IpPort_add_port(b, srv->socks[i].port);
+    refs[n++] = FBS_WebRtcServer_IpPort_end(b);
+  }
+  fb_ref_t udp = fb_create_vec_refs(b, refs, n);
+  n = 0;
+  for (size_t i = 0; i < srv->nsocks; i++) {
+    if (srv->socks[i].proto != SFU_PROTO_TCP) continue;
+    fb_ref_t ip = fb_create_cstring(b, srv->socks[i].ip);
+    FBS_WebRtcServer_IpPort_start(b);
+    FBS_WebRtcServer_IpPort_add_ip(b, ip);
+    FBS_WebRtcServer_IpPort_add_port(b, srv->socks[i].port);
+    refs[n++] = FBS_WebRtcServer_IpPort_end(b);
+  }
+  fb_ref_t tcp = fb_create_vec_refs(b, refs, n);
+  n = 0;
+  sfu_list_foreach(it, &srv->transports) {
+    size_t len;
+    const char *tid = sfu_webrtc_transport_id(sfu_webrtc_transport_from_server_link(it), &len);
+    refs[n++] = fb_create_string(b, tid, len);
+  }
+  fb_ref_t tids = fb_create_vec_refs(b, refs, n);
+  n = 0;
+  for (size_t i = 0; i < srv->nufrags; i++) {
+    size_t len;
+    const char *tid = sfu_webrtc_transport_id(srv->ufrags[i].wt, &len);
+    fb_ref_t u = fb_create_string(b, srv->ufrags[i].ufrag, srv->ufrags[i].len);
+    fb_ref_t t = fb_create_string(b, tid, len);
+    FBS_WebRtcServer_IceUserNameFragment_start(b);
+    FBS_WebRtcServer_IceUserNameFragment_add_local_ice_username_fragment(b, u);
+    FBS_WebRtcServer_IceUserNameFragment_add_web_rtc_transport_id(b, t);
+    refs[n++] = FBS_WebRtcServer_IceUserNameFragment_end(b);
+  }
+  fb_ref_t ufrags = fb_create_vec_refs(b, refs, n);
+  free(refs);
+  FBS_WebRtcServer_DumpResponse_start(b);
+  FBS_WebRtcServer_DumpResponse_add_id(b, id);
+  FBS_WebRtcServer_DumpResponse_add_udp_sockets(b, udp);
+  FBS_WebRtcServer_DumpResponse_add_tcp_servers(b, tcp);
+  FBS_WebRtcServer_DumpResponse_add_web_rtc_transport_ids(b, tids);
+  FBS_WebRtcServer_DumpResponse_add_local_ice_username_fragments(b, ufrags);
+  sfu_request_accept_body(req, FBS_Response_Body_WebRtcServer_DumpResponse, FBS_WebRtcServer_DumpResponse_end(b));
+}
+
+static void sfu__on_request(sfu_handler_t *h, sfu_request_t *req) {
+  sfu_webrtc_server_t *srv = sfu_container_of(h, sfu_webrtc_server_t, handler);
+  if (req->method == FBS_Request_Method_WEBRTCSERVER_DUMP)
+    sfu__dump(srv, req);
+  else
+    sfu_request_not_implemented(req);
+}
+
+/* ---- lifecycle ---- */
+
+static void sfu__reap(sfu_closing_t *c) {
+  sfu_webrtc_server_t *srv = sfu_container_of(c, sfu_webrtc_server_t, closing);
+  free(srv->ufrags);
+  free(srv->tuples);
+  free(srv->id);
+  free(srv);
+}
+
+static void sfu__maybe_done(sfu_webrtc_server_t *srv) {
+  if (--srv->pending_closes == 0) sfu_ctx_defer(srv->ctx, &srv->closing, sfu__reap);
+}
+
+static void sfu__udp_closed(sfu_udp_socket_t *s) { sfu__maybe_done(s->data); }
+static void sfu__tcp_closed_srv(sfu_tcp_server_t *s) { sfu__maybe_done(s->data); }
+
+void sfu_webrtc_server_close(sfu_webrtc_server_t *srv) {
+  if (srv->closed) return;
+  srv->closed = true;
+  sfu_ctx_unregister(srv->ctx, &srv->handler);
+  while (!sfu_list_empty(&srv->transports))
+    sfu_webrtc_transport_server_closed(sfu_webrtc_transport_from_server_link(srv->transports.next));
+  srv->pending_closes = 1;
+  for (size_t i = 0; i < srv->nsocks; i++) {
+    sfu__wrs_sock_t *s = &srv->socks[i];
+    s->srv = NULL;
+    if (s->udp != NULL) {
+      s->udp->data = srv;
+      srv->pending_closes++;
+      sfu_udp_socket_close(s->udp, sfu__udp_closed);
+    }
+    if (s->tcp != NULL) {
+      s->tcp->data = srv;
+      srv->pending_closes++;
+      sfu_tcp_server_close(s->tcp, sfu__tcp_closed_srv);
+    }
+  }
+  sfu__maybe_done(srv);
+}
+
+int sfu_webrtc_server_create(sfu_worker_t *w, fb_table_t req, sfu_webrtc_server_t **out, char *err, size_t err_len) {
+  sfu_webrtc_server_t *srv;
+  fb_str_t id = FBS_Worker_CreateWebRtcServerRequest_web_rtc_server_id(req);
+  fb_vec_t infos = FBS_Worker_CreateWebRtcServerRequest_listen_infos(req);
+  int r;
+
+  if (id.len == 0) {
+    snprintf(err, err_len, "empty webRtcServerId");
+    return SFU_EINVAL;
+  }
+  if (infos.len == 0) {
+    snprintf(err, err_len, "empty listenInfos");
+    return SFU_EINVAL;
+  }
+  if (infos.len > SFU_WRS_MAX_SOCKS) {
+    snprintf(err, err_len, "too many listenInfos");
+    return SFU_EINVAL;
+  }
+  if ((srv = calloc(1, sizeof(*srv))) == NULL) return SFU_ENOMEM;
+  srv->ctx = w->ctx;
+  srv->worker = w;
+  sfu_list_init(&srv->transports);
+  sfu_list_init(&srv->worker_link);
+  if ((srv->id = sfu_strdup_fb(id)) == NULL) {
+    free(srv);
+    return SFU_ENOMEM;
+  }
+  srv->id_len = id.len;
+  for (uint32_t i = 0; i < infos.len; i++) {
+    sfu_listen_info_t li;
+    sfu__wrs_sock_t *s = &srv->socks[srv->nsocks];
+    if ((r = sfu_listen_info_from_fbs(&li, fb_vec_table(infos, i), err, err_len)) != 0) goto fail;
+    s->srv = srv;
+    s->proto = li.protocol;
+    if (li.protocol == SFU_PROTO_UDP) {
+      if ((r = sfu_udp_socket_open(&s->udp, srv->ctx->loop, &w->port_manager, &li, sfu__udp_packet, s, err, err_len)) != 0)
+        goto fail;
+      s->port = sfu_udp_socket_local_port(s->udp);
+    } else {
+      sfu_tcp_server_cbs_t cbs = {.on_connection = NULL, .on_packet = sfu__tcp_packet, .on_closed = sfu__tcp_closed};
+      if ((r = sfu_tcp_server_open(&s->tcp, srv->ctx->loop, &w->port_manager, &li, &cbs, s, err, err_len)) != 0) goto fail;
+      s->port = sfu_tcp_server_local_port(s->tcp);
+    }
+    snprintf(s->ip, sizeof(s->ip), "%s", li.ip);
+    snprintf(s->address, sizeof(s->address), "%s", li.announced_address[0] ? li.announced_address : li.ip);
+    srv->nsocks++;
+  }
+  srv->handler.on_request = sfu__on_request;
+  if ((r = sfu_ctx_register(srv->ctx, &srv->handler, srv->id, srv->id_len)) != 0) {
+    snprintf(err, err_len, "a WebRtcServer with same webRtcServerId already exists");
+    goto fail;
+  }
+  *out = srv;
+  return 0;
+
+fail:
+  srv->closed = false;
+  srv->handler.registered = false;
+  sfu_webrtc_server_close(srv);
+  return r;
+}
