@@ -11,6 +11,7 @@
 #include "sfu_transport.h"
 
 sfu_codec_t sfu_codec_for_keyframes(sfu_codec_id_t id);
+int sfu_rtp_params_validate_encodings(sfu_rtp_params_t *p, char *err, size_t err_len);
 
 static void sfu__consumer_on_request(sfu_handler_t *h, sfu_request_t *req);
 
@@ -55,8 +56,8 @@ int sfu_consumer_create(sfu_ctx_t *ctx, sfu_transport_t *t, sfu_producer_t *prod
   c->id_len = id.len;
   c->kind = FBS_Transport_ConsumeRequest_kind(req) == FBS_RtpParameters_MediaKind_VIDEO ? SFU_KIND_VIDEO : SFU_KIND_AUDIO;
   c->type = (sfu_rtp_type_t)FBS_Transport_ConsumeRequest_type(req);
-  if (c->type != SFU_RTP_SIMPLE) {
-    r = sfu__fail(err, err_len, SFU_ENOTSUP, "only simple consumers are implemented by this worker");
+  if (c->type > SFU_RTP_PIPE) {
+    r = sfu__fail(err, err_len, SFU_EINVAL, "invalid consumer type");
     goto fail;
   }
   if (c->kind != producer->kind) {
@@ -69,10 +70,12 @@ int sfu_consumer_create(sfu_ctx_t *ctx, sfu_transport_t *t, sfu_producer_t *prod
 
   if ((r = sfu_rtp_params_parse(&c->params, FBS_Transport_ConsumeRequest_rtp_parameters(req), err, err_len)) != 0)
     goto fail;
-  if (c->params.nencodings != 1 || !c->params.encodings[0].has_ssrc) {
-    r = sfu__fail(err, err_len, SFU_EINVAL, "invalid rtpParameters.encodings for a simple consumer");
+  if (c->params.nencodings == 0 || !c->params.encodings[0].has_ssrc ||
+      (c->type != SFU_RTP_PIPE && c->params.nencodings != 1)) {
+    r = sfu__fail(err, err_len, SFU_EINVAL, "invalid rtpParameters.encodings");
     goto fail;
   }
+  if ((r = sfu_rtp_params_validate_encodings(&c->params, err, err_len)) != 0) goto fail;
   for (size_t i = 0; i < c->params.ncodecs && c->codec == NULL; i++)
     if (c->params.codecs[i].id != SFU_CID_RTX) c->codec = &c->params.codecs[i];
   if (c->codec == NULL) {
@@ -87,12 +90,47 @@ int sfu_consumer_create(sfu_ctx_t *ctx, sfu_transport_t *t, sfu_producer_t *prod
     r = sfu__fail(err, err_len, SFU_EINVAL, "empty consumableRtpEncodings");
     goto fail;
   }
-  fb_table_t ce = fb_vec_table(consumable, 0);
-  if (!FBS_RtpParameters_RtpEncodingParameters_has_ssrc(ce)) {
-    r = sfu__fail(err, err_len, SFU_EINVAL, "missing ssrc in consumableRtpEncodings");
+  if (consumable.len > SFU_RTP_MAX_ENCODINGS) {
+    r = sfu__fail(err, err_len, SFU_EINVAL, "too many consumableRtpEncodings");
     goto fail;
   }
-  c->source_ssrc = FBS_RtpParameters_RtpEncodingParameters_ssrc(ce);
+  c->temporal_layers = 1;
+  for (uint32_t i = 0; i < consumable.len; i++) {
+    sfu_rtp_encoding_t e;
+    if ((r = sfu_rtp_encoding_parse(&e, fb_vec_table(consumable, i), err, err_len)) != 0) goto fail;
+    if (!e.has_ssrc) {
+      r = sfu__fail(err, err_len, SFU_EINVAL, "missing ssrc in consumableRtpEncodings");
+      goto fail;
+    }
+    c->source_ssrcs[i] = e.ssrc;
+    if (i == 0) {
+      c->spatial_layers = e.spatial_layers;
+      c->temporal_layers = e.temporal_layers;
+    }
+  }
+  c->nsources = consumable.len;
+  c->source_ssrc = c->source_ssrcs[0];
+  if (c->type == SFU_RTP_SIMULCAST) c->spatial_layers = (uint8_t)c->nsources;
+  if (c->type == SFU_RTP_PIPE && c->params.nencodings < c->nsources) {
+    r = sfu__fail(err, err_len, SFU_EINVAL, "too few rtpParameters.encodings for a pipe consumer");
+    goto fail;
+  }
+  c->preferred_spatial = c->preferred_temporal = -1;
+  c->target_spatial = c->current_spatial = -1;
+  if (c->type == SFU_RTP_SIMULCAST || c->type == SFU_RTP_SVC) {
+    fb_table_t pl = FBS_Transport_ConsumeRequest_preferred_layers(req);
+    c->preferred_spatial = (int16_t)(c->spatial_layers - 1);
+    c->preferred_temporal = (int16_t)(c->temporal_layers - 1);
+    if (pl.buf != NULL) {
+      uint8_t sl = FBS_Consumer_ConsumerLayers_spatial_layer(pl);
+      c->preferred_spatial = sl < c->spatial_layers ? sl : (int16_t)(c->spatial_layers - 1);
+      if (FBS_Consumer_ConsumerLayers_has_temporal_layer(pl)) {
+        uint8_t tl = FBS_Consumer_ConsumerLayers_temporal_layer(pl);
+        c->preferred_temporal = tl < c->temporal_layers ? tl : (int16_t)(c->temporal_layers - 1);
+      }
+    }
+    c->target_spatial = c->preferred_spatial;
+  }
 
   for (unsigned uri = 0; uri < SFU_RTP_EXT_COUNT; uri++) {
     uint8_t xid = c->params.ext_id[uri];
@@ -121,13 +159,14 @@ int sfu_consumer_create(sfu_ctx_t *ctx, sfu_transport_t *t, sfu_producer_t *prod
     sp.rtx_ssrc = c->params.encodings[0].rtx_ssrc;
     sp.rtx_payload_type = c->rtx_codec->payload_type;
   }
-  sp.use_nack = (c->codec->rtcp_fb & SFU_RTCP_FB_NACK) != 0;
+  /* A pipe consumer carries several streams: no single retransmission buffer for them. */
+  sp.use_nack = (c->codec->rtcp_fb & SFU_RTCP_FB_NACK) != 0 && c->type != SFU_RTP_PIPE;
   sp.use_pli = (c->codec->rtcp_fb & SFU_RTCP_FB_NACK_PLI) != 0;
   sp.use_fir = (c->codec->rtcp_fb & SFU_RTCP_FB_CCM_FIR) != 0;
   sp.use_in_band_fec = c->codec->useinbandfec;
   sp.use_dtx = c->codec->usedtx;
-  sp.spatial_layers = 1;
-  sp.temporal_layers = 1;
+  sp.spatial_layers = c->type == SFU_RTP_SIMPLE ? 1 : c->spatial_layers;
+  sp.temporal_layers = c->type == SFU_RTP_SIMPLE ? 1 : c->temporal_layers;
   sp.codec = sfu_codec_for_keyframes(c->codec->id);
   sfu_rtp_stream_init(&c->stream, &sp, true);
 
@@ -171,7 +210,47 @@ void sfu_consumer_close(sfu_consumer_t *c, bool notify_producer_close) {
 }
 
 bool sfu_consumer_has_ssrc(const sfu_consumer_t *c, uint32_t ssrc) {
-  return c->stream.params.ssrc == ssrc || (c->stream.params.has_rtx && c->stream.params.rtx_ssrc == ssrc);
+  if (c->stream.params.ssrc == ssrc || (c->stream.params.has_rtx && c->stream.params.rtx_ssrc == ssrc)) return true;
+  if (c->type == SFU_RTP_PIPE)
+    for (size_t i = 1; i < c->params.nencodings; i++)
+      if (c->params.encodings[i].ssrc == ssrc) return true;
+  return false;
+}
+
+fb_ref_t sfu_consumer_build_preferred_layers(const sfu_consumer_t *c, fb_builder_t *b) {
+  if (c->type != SFU_RTP_SIMULCAST && c->type != SFU_RTP_SVC) return 0;
+  FBS_Consumer_ConsumerLayers_start(b);
+  FBS_Consumer_ConsumerLayers_add_spatial_layer(b, (uint8_t)c->preferred_spatial);
+  FBS_Consumer_ConsumerLayers_add_temporal_layer(b, (uint8_t)c->preferred_temporal);
+  return FBS_Consumer_ConsumerLayers_end(b);
+}
+
+/* Highest active encoding at or below the preferred spatial layer (simulcast). */
+static int16_t sfu__pick_target(const sfu_consumer_t *c) {
+  if (c->producer == NULL) return c->preferred_spatial;
+  int16_t best = -1;
+  for (int16_t i = 0; i < (int16_t)c->nsources; i++) {
+    for (size_t k = 0; k < c->producer->nencodings; k++) {
+      const sfu_producer_encoding_t *pe = &c->producer->encodings[k];
+      if (pe->mapped_ssrc == c->source_ssrcs[i] && pe->stream_active && i <= c->preferred_spatial) best = i;
+    }
+  }
+  return best >= 0 ? best : c->preferred_spatial;
+}
+
+static void sfu__notify_layers(sfu_consumer_t *c) {
+  fb_builder_t *b = &c->ctx->fbb;
+  fb_ref_t layers = 0;
+  if (c->current_spatial >= 0) {
+    FBS_Consumer_ConsumerLayers_start(b);
+    FBS_Consumer_ConsumerLayers_add_spatial_layer(b, (uint8_t)c->current_spatial);
+    FBS_Consumer_ConsumerLayers_add_temporal_layer(b, (uint8_t)(c->preferred_temporal >= 0 ? c->preferred_temporal : 0));
+    layers = FBS_Consumer_ConsumerLayers_end(b);
+  }
+  FBS_Consumer_LayersChangeNotification_start(b);
+  FBS_Consumer_LayersChangeNotification_add_layers(b, layers);
+  sfu_ctx_notify(c->ctx, c->id, FBS_Notification_Event_CONSUMER_LAYERS_CHANGE,
+                 FBS_Notification_Body_Consumer_LayersChangeNotification, FBS_Consumer_LayersChangeNotification_end(b));
 }
 
 static bool sfu__active(const sfu_consumer_t *c) {
@@ -189,7 +268,44 @@ void sfu_consumer_send_rtp(sfu_consumer_t *c, const sfu_rtp_packet_t *in, uint64
   uint8_t buf[SFU_SEND_BUF];
   sfu_rtp_packet_t pkt;
 
-  if (!sfu__active(c) || in->ssrc != c->source_ssrc) return;
+  if (!sfu__active(c)) return;
+  if (c->type == SFU_RTP_PIPE) {
+    /* Pipe: every encoding as is, under our SSRC for that encoding. */
+    for (size_t i = 0; i < c->nsources; i++) {
+      if (in->ssrc != c->source_ssrcs[i]) continue;
+      if (sfu_rtp_copy(&pkt, buf, sizeof(buf) - 64, in) != 0) return;
+      sfu_rtp_set_ssrc(&pkt, c->params.encodings[i].ssrc);
+      sfu_rtp_set_payload_type(&pkt, c->codec->payload_type);
+      if (pkt.ext_count > 0 && sfu_rtp_map_extensions(&pkt, c->ext_map) != 0) return;
+      if (i == 0) sfu_rtp_stream_sent(&c->stream, &pkt, now_ms);
+      sfu_transport_send_rtp(c->transport, pkt.buf, pkt.len, false);
+    }
+    return;
+  }
+  if (c->type == SFU_RTP_SIMULCAST) {
+    int16_t target = sfu__pick_target(c);
+    if (target != c->target_spatial) c->target_spatial = target;
+    if (target < 0 || target >= (int16_t)c->nsources) return;
+    uint32_t want = c->source_ssrcs[target];
+    if (in->ssrc != want) return;
+    if (c->current_spatial != target) {
+      if (!sfu_rtp_is_keyframe(in, c->stream.params.codec)) {
+        if (c->producer != NULL) sfu_producer_request_key_frame(c->producer, want, now_ms);
+        return;
+      }
+      c->current_spatial = target;
+      c->source_ssrc = want;
+      c->sync_required = true;
+      c->keyframe_required = false;
+      sfu__notify_layers(c);
+    }
+  } else if (in->ssrc != c->source_ssrc) {
+    return;
+  }
+  if (c->type == SFU_RTP_SVC && c->current_spatial < 0) {
+    c->current_spatial = c->preferred_spatial;
+    sfu__notify_layers(c);
+  }
   if (c->ignore_dtx && in->payload_len <= 1 && c->kind == SFU_KIND_AUDIO) return;
 
   if (c->sync_required) {
@@ -259,19 +375,11 @@ void sfu_consumer_transport_connected(sfu_consumer_t *c) {
   if (sfu__active(c)) sfu__request_key_frame(c, sfu_now_ms(c->transport));
 }
 
+fb_ref_t sfu_consumer_build_score(sfu_consumer_t *c, fb_builder_t *b);
+
 static void sfu__send_score(sfu_consumer_t *c) {
   fb_builder_t *b = &c->ctx->fbb;
-  uint8_t pscore = 10;
-  if (c->producer != NULL)
-    for (size_t i = 0; i < c->producer->nencodings; i++)
-      if (c->producer->encodings[i].mapped_ssrc == c->source_ssrc && c->producer->encodings[i].stream_active)
-        pscore = c->producer->encodings[i].stream.score;
-  fb_ref_t scores = fb_create_vec_scalars(b, &pscore, 1, 1);
-  FBS_Consumer_ConsumerScore_start(b);
-  FBS_Consumer_ConsumerScore_add_score(b, c->stream.score);
-  FBS_Consumer_ConsumerScore_add_producer_score(b, pscore);
-  FBS_Consumer_ConsumerScore_add_producer_scores(b, scores);
-  fb_ref_t score = FBS_Consumer_ConsumerScore_end(b);
+  fb_ref_t score = sfu_consumer_build_score(c, b);
   FBS_Consumer_ScoreNotification_start(b);
   FBS_Consumer_ScoreNotification_add_score(b, score);
   fb_ref_t body = FBS_Consumer_ScoreNotification_end(b);
@@ -338,8 +446,18 @@ void sfu_consumer_write_sr(sfu_consumer_t *c, sfu_rtcp_writer_t *w, uint64_t now
 
 fb_ref_t sfu_consumer_build_score(sfu_consumer_t *c, fb_builder_t *b);
 fb_ref_t sfu_consumer_build_score(sfu_consumer_t *c, fb_builder_t *b) {
-  uint8_t pscore = c->producer != NULL && c->producer->scored ? 10 : 0;
-  fb_ref_t scores = fb_create_vec_scalars(b, &pscore, 1, 1);
+  uint8_t pscores[SFU_RTP_MAX_ENCODINGS] = {0};
+  uint8_t pscore = 0;
+  size_t n = 0;
+  if (c->producer != NULL) {
+    for (size_t i = 0; i < c->producer->nencodings; i++) {
+      const sfu_producer_encoding_t *pe = &c->producer->encodings[i];
+      pscores[n++] = pe->stream_active ? pe->stream.score : 0;
+      if (pe->mapped_ssrc == c->source_ssrc && pe->stream_active) pscore = pe->stream.score;
+    }
+  }
+  if (c->type == SFU_RTP_PIPE) pscore = 10; /* as mediasoup's PipeConsumer */
+  fb_ref_t scores = fb_create_vec_scalars(b, pscores, 1, n);
   FBS_Consumer_ConsumerScore_start(b);
   FBS_Consumer_ConsumerScore_add_score(b, c->stream.score);
   FBS_Consumer_ConsumerScore_add_producer_score(b, pscore);
@@ -387,6 +505,14 @@ static void sfu__dump(sfu_consumer_t *c, sfu_request_t *req) {
   FBS_Consumer_ConsumerDump_start(b);
   FBS_Consumer_ConsumerDump_add_base(b, base);
   FBS_Consumer_ConsumerDump_add_rtp_streams(b, streams);
+  if (c->type == SFU_RTP_SIMULCAST || c->type == SFU_RTP_SVC) {
+    FBS_Consumer_ConsumerDump_add_preferred_spatial_layer(b, c->preferred_spatial);
+    FBS_Consumer_ConsumerDump_add_target_spatial_layer(b, c->target_spatial);
+    FBS_Consumer_ConsumerDump_add_current_spatial_layer(b, c->current_spatial);
+    FBS_Consumer_ConsumerDump_add_preferred_temporal_layer(b, c->preferred_temporal);
+    FBS_Consumer_ConsumerDump_add_target_temporal_layer(b, c->preferred_temporal);
+    FBS_Consumer_ConsumerDump_add_current_temporal_layer(b, c->current_spatial >= 0 ? c->preferred_temporal : -1);
+  }
   fb_ref_t data = FBS_Consumer_ConsumerDump_end(b);
   FBS_Consumer_DumpResponse_start(b);
   FBS_Consumer_DumpResponse_add_data(b, data);
@@ -438,10 +564,31 @@ static void sfu__consumer_on_request(sfu_handler_t *h, sfu_request_t *req) {
       if (sfu__active(c)) sfu__request_key_frame(c, sfu_now_ms(c->transport));
       sfu_request_accept(req);
       break;
-    case FBS_Request_Method_CONSUMER_SET_PREFERRED_LAYERS:
-      /* Simple consumers have no layers: accepted, nothing to report. */
-      sfu_request_accept(req);
+    case FBS_Request_Method_CONSUMER_SET_PREFERRED_LAYERS: {
+      if (!sfu_request_body(req, FBS_Request_Body_Consumer_SetPreferredLayersRequest, &body)) return;
+      if (c->type != SFU_RTP_SIMULCAST && c->type != SFU_RTP_SVC) {
+        /* Simple and pipe consumers have no layers: accepted, nothing to report. */
+        FBS_Consumer_SetPreferredLayersResponse_start(b);
+        sfu_request_accept_body(req, FBS_Response_Body_Consumer_SetPreferredLayersResponse,
+                                FBS_Consumer_SetPreferredLayersResponse_end(b));
+        break;
+      }
+      fb_table_t pl = FBS_Consumer_SetPreferredLayersRequest_preferred_layers(body);
+      uint8_t sl = FBS_Consumer_ConsumerLayers_spatial_layer(pl);
+      c->preferred_spatial = sl < c->spatial_layers ? sl : (int16_t)(c->spatial_layers - 1);
+      if (FBS_Consumer_ConsumerLayers_has_temporal_layer(pl)) {
+        uint8_t tl = FBS_Consumer_ConsumerLayers_temporal_layer(pl);
+        c->preferred_temporal = tl < c->temporal_layers ? tl : (int16_t)(c->temporal_layers - 1);
+      } else {
+        c->preferred_temporal = (int16_t)(c->temporal_layers - 1);
+      }
+      fb_ref_t layers = sfu_consumer_build_preferred_layers(c, b);
+      FBS_Consumer_SetPreferredLayersResponse_start(b);
+      FBS_Consumer_SetPreferredLayersResponse_add_preferred_layers(b, layers);
+      sfu_request_accept_body(req, FBS_Response_Body_Consumer_SetPreferredLayersResponse,
+                              FBS_Consumer_SetPreferredLayersResponse_end(b));
       break;
+    }
     case FBS_Request_Method_CONSUMER_SET_PRIORITY: {
       if (!sfu_request_body(req, FBS_Request_Body_Consumer_SetPriorityRequest, &body)) return;
       uint8_t prio = FBS_Consumer_SetPriorityRequest_priority(body);

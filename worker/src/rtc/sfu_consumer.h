@@ -37,7 +37,13 @@ struct sfu_consumer {
   const sfu_rtp_codec_t *rtx_codec; /* NULL without RTX */
   uint8_t ext_map[256];             /* internal id -> our negotiated id (0: drop) */
   uint8_t mid_ext_id, abs_send_time_ext_id, twcc_ext_id;
-  uint32_t source_ssrc; /* the producer's mapped SSRC we forward */
+  uint32_t source_ssrc; /* the producer's mapped SSRC we forward (simple/svc; simulcast: the current layer's) */
+  /* simulcast / svc / pipe */
+  size_t nsources;
+  uint32_t source_ssrcs[SFU_RTP_MAX_ENCODINGS]; /* consumable encodings' mapped SSRCs */
+  uint8_t spatial_layers, temporal_layers;
+  int16_t preferred_spatial, preferred_temporal; /* -1: none */
+  int16_t target_spatial, current_spatial;
   sfu_rtp_stream_t stream;
   bool paused, producer_paused;
   bool ignore_dtx;
@@ -75,5 +81,7 @@ void sfu_consumer_on_key_frame_request(sfu_consumer_t *c, bool fir, uint64_t now
 void sfu_consumer_write_sr(sfu_consumer_t *c, sfu_rtcp_writer_t *w, uint64_t now_ms);
 
 bool sfu_consumer_has_ssrc(const sfu_consumer_t *c, uint32_t ssrc);
+/* ConsumerLayers of the preferred layers (simulcast/svc), 0 for the others. */
+fb_ref_t sfu_consumer_build_preferred_layers(const sfu_consumer_t *c, fb_builder_t *b);
 
 #endif

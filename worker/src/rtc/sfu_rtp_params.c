@@ -261,7 +261,8 @@ static fb_ref_t sfu__codec_build(fb_builder_t *b, fb_table_t c) {
   FBS_RtpParameters_RtpCodecParameters_add_mime_type(b, mref);
   FBS_RtpParameters_RtpCodecParameters_add_payload_type(b, FBS_RtpParameters_RtpCodecParameters_payload_type(c));
   FBS_RtpParameters_RtpCodecParameters_add_clock_rate(b, FBS_RtpParameters_RtpCodecParameters_clock_rate(c));
-  if (FBS_RtpParameters_RtpCodecParameters_has_channels(c))
+  /* mediasoup reports channels only when there is more than one. */
+  if (FBS_RtpParameters_RtpCodecParameters_channels(c) > 1)
     FBS_RtpParameters_RtpCodecParameters_add_channels(b, FBS_RtpParameters_RtpCodecParameters_channels(c));
   FBS_RtpParameters_RtpCodecParameters_add_parameters(b, params);
   FBS_RtpParameters_RtpCodecParameters_add_rtcp_feedback(b, fbs);

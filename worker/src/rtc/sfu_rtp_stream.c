@@ -237,11 +237,13 @@ fb_ref_t sfu_rtp_stream_dump(const sfu_rtp_stream_t *s, fb_builder_t *b) {
     snprintf(rtx_mime, sizeof(rtx_mime), "%s/rtx", p->kind == SFU_KIND_VIDEO ? "video" : "audio");
     fb_ref_t rm = fb_create_cstring(b, rtx_mime);
     fb_ref_t rc = fb_create_string(b, p->cname.ptr ? p->cname.ptr : "", p->cname.len);
+    fb_ref_t rrid = fb_create_string(b, p->rid.ptr != NULL ? p->rid.ptr : "", p->rid.ptr != NULL ? p->rid.len : 0);
     FBS_RtxStream_Params_start(b);
     FBS_RtxStream_Params_add_ssrc(b, p->rtx_ssrc);
     FBS_RtxStream_Params_add_payload_type(b, p->rtx_payload_type);
     FBS_RtxStream_Params_add_mime_type(b, rm);
     FBS_RtxStream_Params_add_clock_rate(b, p->clock_rate);
+    FBS_RtxStream_Params_add_rrid(b, rrid);
     FBS_RtxStream_Params_add_cname(b, rc);
     fb_ref_t rp = FBS_RtxStream_Params_end(b);
     FBS_RtxStream_RtxDump_start(b);

@@ -461,7 +461,9 @@ static void sfu__consume(sfu_transport_t *t, sfu_request_t *req) {
 
   fb_builder_t *b = &t->ctx->fbb;
   fb_ref_t score = sfu_consumer_build_score(c, b);
+  fb_ref_t layers = sfu_consumer_build_preferred_layers(c, b);
   FBS_Transport_ConsumeResponse_start(b);
+  FBS_Transport_ConsumeResponse_add_preferred_layers(b, layers);
   FBS_Transport_ConsumeResponse_add_paused(b, c->paused);
   FBS_Transport_ConsumeResponse_add_producer_paused(b, c->producer_paused);
   FBS_Transport_ConsumeResponse_add_score(b, score);
