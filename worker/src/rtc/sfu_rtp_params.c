@@ -255,7 +255,18 @@ static fb_ref_t sfu__codec_build(fb_builder_t *b, fb_table_t c) {
   for (i = 0; i < v.len && i < 64; i++) tmp[i] = FBS_RtpParameters_Parameter_clone(b, fb_vec_table(v, i));
   params = fb_create_vec_refs(b, tmp, i);
   v = FBS_RtpParameters_RtpCodecParameters_rtcp_feedback(c);
-  for (i = 0; i < v.len && i < 64; i++) tmp[i] = FBS_RtpParameters_RtcpFeedback_clone(b, fb_vec_table(v, i));
+  for (i = 0; i < v.len && i < 64; i++) {
+    /* An empty parameter is left out, as mediasoup dumps it. */
+    fb_table_t f = fb_vec_table(v, i);
+    fb_str_t type = FBS_RtpParameters_RtcpFeedback_type(f);
+    fb_str_t param = FBS_RtpParameters_RtcpFeedback_parameter(f);
+    fb_ref_t tr = fb_create_string(b, type.ptr, type.len);
+    fb_ref_t pr = param.ptr != NULL && param.len > 0 ? fb_create_string(b, param.ptr, param.len) : 0;
+    FBS_RtpParameters_RtcpFeedback_start(b);
+    FBS_RtpParameters_RtcpFeedback_add_type(b, tr);
+    FBS_RtpParameters_RtcpFeedback_add_parameter(b, pr);
+    tmp[i] = FBS_RtpParameters_RtcpFeedback_end(b);
+  }
   fbs = fb_create_vec_refs(b, tmp, i);
   FBS_RtpParameters_RtpCodecParameters_start(b);
   FBS_RtpParameters_RtpCodecParameters_add_mime_type(b, mref);

@@ -155,6 +155,13 @@ int sfu_transport_init(sfu_transport_t *t, sfu_ctx_t *ctx, sfu_router_t *router,
     t->direct = FBS_Transport_Options_direct(base);
     t->max_message_size = FBS_Transport_Options_max_send_message_size(base);
     t->initial_available_outgoing_bitrate = FBS_Transport_Options_initial_available_outgoing_bitrate(base);
+    t->enable_sctp = FBS_Transport_Options_enable_sctp(base);
+    t->sctp_is_data_channel = FBS_Transport_Options_is_data_channel(base);
+    t->sctp_max_send_message_size = FBS_Transport_Options_max_send_message_size(base);
+    t->sctp_max_receive_message_size = FBS_Transport_Options_max_receive_message_size(base);
+    t->sctp_send_buffer_size = FBS_Transport_Options_sctp_send_buffer_size(base);
+    t->sctp_per_stream_send_queue_limit = FBS_Transport_Options_sctp_per_stream_send_queue_limit(base);
+    t->sctp_max_receiver_window_buffer_size = FBS_Transport_Options_sctp_max_receiver_window_buffer_size(base);
   }
   if ((t->rtcp_timer = malloc(sizeof(*t->rtcp_timer))) == NULL) {
     r = SFU_ENOMEM;
@@ -642,6 +649,23 @@ fb_ref_t sfu_transport_dump_base(sfu_transport_t *t, fb_builder_t *b) {
   for (uint8_t i = 0; i < 8; i++)
     if (t->trace_types & (1u << i)) types[nt++] = i;
   fb_ref_t vtypes = fb_create_vec_scalars(b, types, 1, nt);
+  fb_ref_t sctp = 0, sctp_caps = 0, sctp_listener = 0;
+  if (t->enable_sctp) {
+    FBS_SctpParameters_SctpParameters_start(b);
+    FBS_SctpParameters_SctpParameters_add_port(b, 5000);
+    FBS_SctpParameters_SctpParameters_add_max_send_message_size(b, t->sctp_max_send_message_size);
+    FBS_SctpParameters_SctpParameters_add_max_receive_message_size(b, t->sctp_max_receive_message_size);
+    FBS_SctpParameters_SctpParameters_add_send_buffer_size(b, t->sctp_send_buffer_size);
+    FBS_SctpParameters_SctpParameters_add_per_stream_send_queue_limit(b, t->sctp_per_stream_send_queue_limit);
+    FBS_SctpParameters_SctpParameters_add_max_receiver_window_buffer_size(b, t->sctp_max_receiver_window_buffer_size);
+    FBS_SctpParameters_SctpParameters_add_is_data_channel(b, t->sctp_is_data_channel);
+    sctp = FBS_SctpParameters_SctpParameters_end(b);
+    FBS_SctpAssociation_SctpNegotiatedCapabilities_start(b);
+    sctp_caps = FBS_SctpAssociation_SctpNegotiatedCapabilities_end(b);
+    FBS_Transport_SctpListener_start(b);
+    FBS_Transport_SctpListener_add_stream_id_table(b, empty);
+    sctp_listener = FBS_Transport_SctpListener_end(b);
+  }
 
   FBS_Transport_Dump_start(b);
   FBS_Transport_Dump_add_id(b, id);
@@ -657,6 +681,12 @@ fb_ref_t sfu_transport_dump_base(sfu_transport_t *t, fb_builder_t *b) {
   FBS_Transport_Dump_add_max_send_message_size(b, t->max_message_size);
   FBS_Transport_Dump_add_max_receive_message_size(b, t->max_message_size);
   FBS_Transport_Dump_add_trace_event_types(b, vtypes);
+  if (t->enable_sctp) {
+    FBS_Transport_Dump_add_sctp_parameters(b, sctp);
+    FBS_Transport_Dump_add_sctp_state(b, FBS_SctpAssociation_SctpState_NEW);
+    FBS_Transport_Dump_add_sctp_negotiated_capabilities(b, sctp_caps);
+    FBS_Transport_Dump_add_sctp_listener(b, sctp_listener);
+  }
   return FBS_Transport_Dump_end(b);
 }
 
@@ -682,5 +712,6 @@ fb_ref_t sfu_transport_stats_base(sfu_transport_t *t, fb_builder_t *b) {
   if (t->max_incoming_bitrate) FBS_Transport_Stats_add_max_incoming_bitrate(b, t->max_incoming_bitrate);
   if (t->max_outgoing_bitrate) FBS_Transport_Stats_add_max_outgoing_bitrate(b, t->max_outgoing_bitrate);
   if (t->min_outgoing_bitrate) FBS_Transport_Stats_add_min_outgoing_bitrate(b, t->min_outgoing_bitrate);
+  if (t->enable_sctp) FBS_Transport_Stats_add_sctp_state(b, FBS_SctpAssociation_SctpState_NEW);
   return FBS_Transport_Stats_end(b);
 }

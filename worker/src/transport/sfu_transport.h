@@ -72,6 +72,11 @@ struct sfu_transport {
   uint64_t initial_available_outgoing_bitrate;
   bool direct;
   uint32_t max_message_size;
+  /* SCTP (data channels): parameters only until the association is implemented. */
+  bool enable_sctp;
+  bool sctp_is_data_channel;
+  uint32_t sctp_max_send_message_size, sctp_max_receive_message_size, sctp_send_buffer_size;
+  uint32_t sctp_per_stream_send_queue_limit, sctp_max_receiver_window_buffer_size;
   uint8_t trace_types;
   sfu_transport_counters_t stats;
   uv_timer_t *rtcp_timer;

@@ -551,8 +551,8 @@ static const sfu_transport_ops_t sfu__ops = {
 };
 
 static int sfu__open_socks(sfu_webrtc_transport_t *wt, fb_table_t opts, fb_vec_t infos, char *err, size_t err_len) {
-  bool enable_udp = FBS_WebRtcTransport_WebRtcTransportOptions_enable_udp(opts);
-  bool enable_tcp = FBS_WebRtcTransport_WebRtcTransportOptions_enable_tcp(opts);
+  /* With individual listenInfos every entry is used (enableUdp/enableTcp only
+   * shape listenIps on the Node side, and WebRtcServer candidates). */
   bool prefer_udp = FBS_WebRtcTransport_WebRtcTransportOptions_prefer_udp(opts);
   bool prefer_tcp = FBS_WebRtcTransport_WebRtcTransportOptions_prefer_tcp(opts);
   uint16_t decrement = 0;
@@ -565,7 +565,6 @@ static int sfu__open_socks(sfu_webrtc_transport_t *wt, fb_table_t opts, fb_vec_t
   for (uint32_t i = 0; i < infos.len; i++) {
     sfu_listen_info_t li;
     if ((r = sfu_listen_info_from_fbs(&li, fb_vec_table(infos, i), err, err_len)) != 0) return r;
-    if ((li.protocol == SFU_PROTO_UDP && !enable_udp) || (li.protocol == SFU_PROTO_TCP && !enable_tcp)) continue;
     if (wt->nsocks == SFU_WRT_MAX_SOCKS) {
       snprintf(err, err_len, "too many listenInfos");
       return SFU_EINVAL;
