@@ -31,8 +31,9 @@ typedef struct sfu__wrt_sock {
   sfu_udp_socket_t *udp;
   sfu_tcp_server_t *tcp;
   char address[SFU_LISTEN_INFO_ANNOUNCED_MAX]; /* announced or local ip */
+  char ip[SFU_LISTEN_INFO_IP_MAX];               /* local ip */
+  bool expose_internal;                          /* also a candidate with the local ip */
   uint16_t port;
-  uint32_t priority;
 } sfu__wrt_sock_t;
 
 struct sfu_webrtc_transport {
@@ -306,28 +307,35 @@ static fb_ref_t sfu__build_ice_params(sfu_webrtc_transport_t *wt, fb_builder_t *
 }
 
 static fb_ref_t sfu__build_candidates(sfu_webrtc_transport_t *wt, fb_builder_t *b) {
-  fb_ref_t refs[SFU_WRT_MAX_SOCKS * 2];
+  fb_ref_t refs[SFU_WRT_MAX_SOCKS * 2 + 2];
   size_t n = 0;
   if (wt->server != NULL) {
     n = sfu_webrtc_server_candidates(wt->server, b, wt->enable_udp, wt->enable_tcp, wt->prefer_udp, wt->prefer_tcp, refs,
                                      SFU_WRT_MAX_SOCKS * 2);
     return fb_create_vec_refs(b, refs, n);
   }
+  uint32_t decrement = 0;
   for (size_t i = 0; i < wt->nsocks; i++) {
     sfu__wrt_sock_t *s = &wt->socks[i];
-    fb_ref_t foundation = fb_create_cstring(b, s->proto == SFU_PROTO_UDP ? "udpcandidate" : "tcpcandidate");
-    fb_ref_t addr = fb_create_cstring(b, s->address);
-    FBS_WebRtcTransport_IceCandidate_start(b);
-    FBS_WebRtcTransport_IceCandidate_add_foundation(b, foundation);
-    FBS_WebRtcTransport_IceCandidate_add_priority(b, s->priority);
-    FBS_WebRtcTransport_IceCandidate_add_address(b, addr);
-    FBS_WebRtcTransport_IceCandidate_add_protocol(b, s->proto == SFU_PROTO_UDP ? FBS_Transport_Protocol_UDP
-                                                                                : FBS_Transport_Protocol_TCP);
-    FBS_WebRtcTransport_IceCandidate_add_port(b, s->port);
-    FBS_WebRtcTransport_IceCandidate_add_type(b, FBS_WebRtcTransport_IceCandidateType_HOST);
-    if (s->proto == SFU_PROTO_TCP)
-      FBS_WebRtcTransport_IceCandidate_add_tcp_type(b, FBS_WebRtcTransport_IceCandidateTcpType_PASSIVE);
-    refs[n++] = FBS_WebRtcTransport_IceCandidate_end(b);
+    for (int internal = 0; internal < (s->expose_internal ? 2 : 1); internal++) {
+      /* Priorities follow the listenInfos order (Node already ordered them by
+       * preferUdp/preferTcp when it converted listenIps). */
+      uint32_t local_pref = SFU_ICE_DEFAULT_LOCAL_PREFERENCE - decrement;
+      decrement += 100;
+      fb_ref_t foundation = fb_create_cstring(b, s->proto == SFU_PROTO_UDP ? "udpcandidate" : "tcpcandidate");
+      fb_ref_t addr = fb_create_cstring(b, internal ? s->ip : s->address);
+      FBS_WebRtcTransport_IceCandidate_start(b);
+      FBS_WebRtcTransport_IceCandidate_add_foundation(b, foundation);
+      FBS_WebRtcTransport_IceCandidate_add_priority(b, (SFU_ICE_TYPE_PREFERENCE << 24) + (local_pref << 8) + (256 - 1));
+      FBS_WebRtcTransport_IceCandidate_add_address(b, addr);
+      FBS_WebRtcTransport_IceCandidate_add_protocol(b, s->proto == SFU_PROTO_UDP ? FBS_Transport_Protocol_UDP
+                                                                                  : FBS_Transport_Protocol_TCP);
+      FBS_WebRtcTransport_IceCandidate_add_port(b, s->port);
+      FBS_WebRtcTransport_IceCandidate_add_type(b, FBS_WebRtcTransport_IceCandidateType_HOST);
+      if (s->proto == SFU_PROTO_TCP)
+        FBS_WebRtcTransport_IceCandidate_add_tcp_type(b, FBS_WebRtcTransport_IceCandidateTcpType_PASSIVE);
+      refs[n++] = FBS_WebRtcTransport_IceCandidate_end(b);
+    }
   }
   return fb_create_vec_refs(b, refs, n);
 }
@@ -531,6 +539,7 @@ static void sfu__destroy(sfu_transport_t *t) {
 }
 
 void sfu_webrtc_transport_server_closed(sfu_webrtc_transport_t *wt) {
+  if (wt->server != NULL) sfu_webrtc_server_remove_transport(wt->server, wt);
   wt->server = NULL;
   /* The router forgets it; Node learns it from its WebRtcServer's close. */
   sfu_router_t *r = wt->base.router;
@@ -553,9 +562,6 @@ static const sfu_transport_ops_t sfu__ops = {
 static int sfu__open_socks(sfu_webrtc_transport_t *wt, fb_table_t opts, fb_vec_t infos, char *err, size_t err_len) {
   /* With individual listenInfos every entry is used (enableUdp/enableTcp only
    * shape listenIps on the Node side, and WebRtcServer candidates). */
-  bool prefer_udp = FBS_WebRtcTransport_WebRtcTransportOptions_prefer_udp(opts);
-  bool prefer_tcp = FBS_WebRtcTransport_WebRtcTransportOptions_prefer_tcp(opts);
-  uint16_t decrement = 0;
   int r;
 
   if (infos.len == 0) {
@@ -586,10 +592,8 @@ static int sfu__open_socks(sfu_webrtc_transport_t *wt, fb_table_t opts, fb_vec_t
     }
     wt->nsocks++;
     snprintf(s->address, sizeof(s->address), "%s", li.announced_address[0] ? li.announced_address : li.ip);
-    uint32_t local_pref = SFU_ICE_DEFAULT_LOCAL_PREFERENCE - decrement;
-    if ((prefer_udp && li.protocol == SFU_PROTO_UDP) || (prefer_tcp && li.protocol == SFU_PROTO_TCP)) local_pref += 1000;
-    s->priority = (SFU_ICE_TYPE_PREFERENCE << 24) + (local_pref << 8) + (256 - 1);
-    decrement += 100;
+    snprintf(s->ip, sizeof(s->ip), "%s", li.ip);
+    s->expose_internal = li.expose_internal_ip && li.announced_address[0] != '\0';
   }
   if (wt->nsocks == 0) {
     snprintf(err, err_len, "no UDP or TCP listenInfo enabled");
