@@ -1,0 +1,89 @@
+/* UDP socket of a transport: bound through the port manager, reads with
+ * recvmmsg into the port manager's shared buffer (libuv delivers at most ~32
+ * datagrams per wakeup), and sends without ever blocking.
+ *
+ * Sending: uv_udp_try_send() first; on EAGAIN a copy is queued with
+ * uv_udp_send() as long as the queue stays under max_queued bytes (default
+ * SFU_UDP_SOCKET_MAX_QUEUED); beyond that the datagram is dropped and
+ * counted. Datagrams queued when the socket closes are dropped and counted.
+ *
+ * Lifetime: sfu_udp_socket_close() is asynchronous. The handle's data
+ * pointer is cleared at once (every libuv callback checks it), the port is
+ * released at once (the fd is closed by uv_close), and the close callback
+ * runs from libuv's close phase, after which the memory is freed. No
+ * on_packet is delivered after close, even from within on_packet. */
+#ifndef SFU_UDP_SOCKET_H
+#define SFU_UDP_SOCKET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "sfu_listen_info.h"
+#include "sfu_port_manager.h"
+#include "sfu_tuple.h"
+
+#define SFU_UDP_SOCKET_MAX_QUEUED (1024u * 1024u)
+
+typedef struct sfu_udp_socket sfu_udp_socket_t;
+
+/* p is valid only during the call; from is the sender. */
+typedef void (*sfu_udp_socket_packet_cb)(sfu_udp_socket_t *sock, const uint8_t *p, size_t len,
+                                         const struct sockaddr *from);
+typedef void (*sfu_udp_socket_close_cb)(sfu_udp_socket_t *sock);
+
+typedef struct sfu_udp_socket_stats {
+  uint64_t packets_in, bytes_in;
+  uint64_t packets_out, bytes_out; /* handed to the kernel (directly or from the queue) */
+  uint64_t queued;                 /* datagrams that went through the queue */
+  uint64_t dropped_queue_full;     /* send() over max_queued */
+  uint64_t dropped_on_close;       /* still queued when the socket closed */
+  uint64_t send_errors;            /* refused by the kernel (unreachable, bad address, ...) */
+  uint64_t recv_errors;
+  uint64_t truncated_in; /* datagrams larger than a receive chunk (cannot happen with 64 KiB chunks) */
+  size_t queued_bytes, queued_packets;
+} sfu_udp_socket_stats_t;
+
+struct sfu_udp_socket {
+  void *data; /* owner's */
+  uv_udp_t handle; /* handle.data = this socket while open, NULL once closing */
+  sfu_port_manager_t *pm;
+  sfu_port_binding_t binding;
+  sfu_udp_socket_packet_cb on_packet;
+  sfu_udp_socket_close_cb close_cb;
+  struct sockaddr_storage local;
+  char local_ip[INET6_ADDRSTRLEN];
+  uint16_t local_port;
+  int send_buffer_size; /* SO_SNDBUF in effect (kernel-doubled value) */
+  int recv_buffer_size; /* SO_RCVBUF in effect */
+  size_t max_queued;    /* bytes; may be changed at any time */
+  sfu_udp_socket_stats_t stats;
+  bool closing;
+};
+
+/* Opens a UDP socket as li says (li->protocol must be UDP; li validated with
+ * sfu_listen_info_validate()). on_packet is required. 0, or SFU_EINVAL /
+ * SFU_EIO / SFU_ENOMEM with the reason in err (may be NULL). */
+int sfu_udp_socket_open(sfu_udp_socket_t **out, uv_loop_t *loop, sfu_port_manager_t *pm,
+                        const sfu_listen_info_t *li, sfu_udp_socket_packet_cb on_packet, void *data, char *err,
+                        size_t err_len);
+
+/* Never blocks. 0 = sent or queued; SFU_EINVAL (empty, no address, not
+ * AF_INET/AF_INET6); SFU_ESTATE (closing); SFU_ENOMEM (queue full or no
+ * memory: dropped); SFU_EIO (the kernel refused it, e.g. unreachable). */
+int sfu_udp_socket_send(sfu_udp_socket_t *sock, const uint8_t *p, size_t len, const struct sockaddr *to);
+
+/* Asynchronous close (see above); cb may be NULL. Idempotent. */
+void sfu_udp_socket_close(sfu_udp_socket_t *sock, sfu_udp_socket_close_cb cb);
+
+static inline const struct sockaddr *sfu_udp_socket_local_addr(const sfu_udp_socket_t *sock) {
+  return (const struct sockaddr *)&sock->local;
+}
+static inline const char *sfu_udp_socket_local_ip(const sfu_udp_socket_t *sock) { return sock->local_ip; }
+static inline uint16_t sfu_udp_socket_local_port(const sfu_udp_socket_t *sock) { return sock->local_port; }
+
+/* The tuple of a datagram received from `remote` on this socket. */
+void sfu_udp_socket_tuple(sfu_udp_socket_t *sock, const struct sockaddr *remote, sfu_tuple_t *out);
+
+#endif
