@@ -77,7 +77,7 @@ $(WORKER_ASAN_BIN): $(WORKER_MAIN) $(ALL_SRCS) $(WORKER_HDRS) $(PROTO_GEN_H)
 
 # Unit tests also link the code generated from proto/'s test-only schema.
 TEST_SRCS := $(ALL_SRCS) $(PROTO_TEST_SRCS)
-TEST_DEPS := $(TEST_SRCS) $(WORKER_HDRS) $(PROTO_GEN_H) $(PROTO_TEST_GEN_H)
+TEST_DEPS := $(TEST_SRCS) $(WORKER_HDRS) $(PROTO_GEN_H) $(PROTO_TEST_GEN_H) $(wildcard tests/unit/*.h)
 
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_DEPS)
 	@mkdir -p $(dir $@)
@@ -111,7 +111,9 @@ test: worker $(WORKER_ASAN_BIN) $(UNIT_TESTS) $(UNIT_TESTS_ASAN)
 	@bash scripts/run-node-tests.sh
 
 # The conformance files that pass completely today (the README's test command runs these).
-CONFORMANCE_FILES ?= test-Worker.js test-Router.js test-mediasoup.js test-ortc.js
+CONFORMANCE_FILES ?= test-Worker.js test-Router.js test-mediasoup.js test-ortc.js test-multiopus.js \
+  test-WebRtcTransport.js test-WebRtcServer.js test-PlainTransport.js test-Producer.js test-Consumer.js \
+  test-AudioLevelObserver.js
 conformance: $(WORKER_BIN)
 	$(NODE) tests/conformance/run.mjs --worker $(abspath $(WORKER_BIN)) $(CONFORMANCE_FILES)
 

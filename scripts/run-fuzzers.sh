@@ -15,6 +15,6 @@ for f in "$@"; do
   [ -f "$gen" ] || gen=""
   [ -n "$gen" ] && { bash "$gen" "$corpus" >/dev/null 2>&1 || echo "$name: seed generator failed"; }
   echo "== $name for ${secs}s"
-  "$f" -max_total_time="$secs" -print_final_stats=1 "$corpus" 2>&1 | grep -E "stat::number_of_executed_units|Done|ERROR|SUMMARY" || true
+  "$f" -max_total_time="$secs" -max_len=140000 -print_final_stats=1 "$corpus" 2>&1 | grep -E "stat::number_of_executed_units|Done|ERROR|SUMMARY" || true
   [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "$name: finding"; exit 1; }
 done

@@ -17,7 +17,7 @@ run() {
 make -j"$(nproc)" worker build/sfu-worker-asan >/dev/null || { echo "build failed"; make worker; exit 1; }
 run make -j"$(nproc)" test
 run make conformance
-run make fuzz-run FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
+run make fuzz-run FUZZ_SECONDS="${FUZZ_SECONDS:-10}"
 
 # Totals: cmocka/conformance summary lines and node:test's pass/fail counters.
 passed=$(grep -Eo '^(unit tests \[[a-z]+\]|conformance): [0-9]+ passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
