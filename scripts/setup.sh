@@ -2,18 +2,30 @@
 # One-shot, idempotent developer/CI set-up for the SFU media worker.
 #
 #   bash scripts/setup.sh          (from any cwd)
+#   bash scripts/setup.sh --e2e    (also the end-to-end media test dependencies, step 4)
 #
 # 1. installs missing Debian packages (apt-get update only if something is missing)
 # 2. builds libsrtp2 from Debian's source package with OpenSSL into
 #    build/deps/srtp (scripts/build-libsrtp.sh)
 # 3. installs node-controller/ npm dependencies without running install
 #    scripts (mediasoup's postinstall would fetch/build its own worker)
+# 4. only with --e2e (or SFU_SETUP_E2E=1): Debian's chromium and ffmpeg, and
+#    the npm packages of tests/e2e/ (mediasoup-client, esbuild, playwright-core,
+#    werift) with install scripts disabled; Playwright drives /usr/bin/chromium
+#    and never downloads a browser (PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1)
 #
 # A second run with everything in place does no network access and takes
 # about a second.  Uses sudo only when not root.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+WITH_E2E="${SFU_SETUP_E2E:-0}"
+for arg in "$@"; do
+    case "$arg" in
+        --e2e) WITH_E2E=1 ;;
+        *) printf '[setup] unknown argument: %s (usage: setup.sh [--e2e])\n' "$arg" >&2; exit 2 ;;
+    esac
+done
 REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
 START=$(date +%s)
 
@@ -152,6 +164,47 @@ if [ -f "$NODE_DIR/package.json" ]; then
         bad="$(grep -o '"resolved": *"[^"]*"' "$LOCK" \
                | grep -v '"https://registry\.npmjs\.org/' || true)"
         [ -z "$bad" ] || die "package-lock.json has non-registry tarball URLs: $(echo "$bad" | head -3)"
+    fi
+fi
+
+# ----------------------------------------------- 4. e2e test deps (optional)
+if [ "$WITH_E2E" = 1 ]; then
+    E2E_APT=(chromium ffmpeg)
+    mapfile -t MISSING < <(missing_packages "${E2E_APT[@]}")
+    if [ "${#MISSING[@]}" -gt 0 ]; then
+        apt_install "${MISSING[@]}"
+        note "e2e apt: installed ${MISSING[*]}"
+    else
+        note "e2e apt: chromium and ffmpeg already installed"
+    fi
+    E2E_DIR="$REPO_ROOT/tests/e2e"
+    E2E_LOCK="$E2E_DIR/package-lock.json"
+    E2E_MARK="$E2E_DIR/node_modules/.sfu-setup-stamp"
+    if [ ! -f "$E2E_MARK" ] || [ "$E2E_DIR/package.json" -nt "$E2E_MARK" ] \
+       || { [ -f "$E2E_LOCK" ] && [ "$E2E_LOCK" -nt "$E2E_MARK" ]; }; then
+        export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+        e2e_log="$(mktemp)"
+        e2e_npm() { (cd "$E2E_DIR" && npm "$@" --ignore-scripts --no-audit --no-fund --loglevel=error) >"$e2e_log" 2>&1; }
+        log "npm ci in tests/e2e/"
+        if ! e2e_npm ci; then
+            if grep -q 'package.json and package-lock.json .* are in sync\|Missing: .* from lock file' "$e2e_log"; then
+                # Same registry quirk as node-controller/ (other-platform optionals).
+                lock_sum="$(sha256sum "$E2E_LOCK")"
+                e2e_npm install --no-save || { cat "$e2e_log" >&2; rm -f "$e2e_log"; die "npm install in tests/e2e failed"; }
+                [ "$(sha256sum "$E2E_LOCK")" = "$lock_sum" ] || die "npm modified tests/e2e/package-lock.json"
+            else
+                cat "$e2e_log" >&2; rm -f "$e2e_log"; die "npm ci in tests/e2e failed"
+            fi
+        fi
+        rm -f "$e2e_log"
+        touch "$E2E_MARK"
+        note "e2e npm: installed tests/e2e/ packages (install scripts skipped)"
+    else
+        note "e2e npm: tests/e2e/node_modules up to date"
+    fi
+    if [ -f "$E2E_LOCK" ]; then
+        bad="$(grep -o '"resolved": *"[^"]*"' "$E2E_LOCK" | grep -v '"https://registry\.npmjs\.org/' || true)"
+        [ -z "$bad" ] || die "tests/e2e/package-lock.json has non-registry tarball URLs: $(echo "$bad" | head -3)"
     fi
 fi
 
