@@ -5,7 +5,7 @@
 # of every fuzzer. Ends with one "N passed, N failed" line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh || exit 1
+bash scripts/setup.sh --e2e || exit 1
 log=$(mktemp)
 status=0
 run() {
@@ -17,6 +17,7 @@ run() {
 make -j"$(nproc)" worker build/sfu-worker-asan >/dev/null || { echo "build failed"; make worker; exit 1; }
 run make -j"$(nproc)" test
 run make conformance
+run bash scripts/run-e2e.sh --no-setup
 run make fuzz-run FUZZ_SECONDS="${FUZZ_SECONDS:-10}"
 
 # Totals: cmocka/conformance summary lines and node:test's pass/fail counters.
