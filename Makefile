@@ -47,7 +47,7 @@ WORKER_BIN := $(BUILD)/sfu-worker
 WORKER_ASAN_BIN := $(BUILD)/sfu-worker-asan
 
 # C unit tests: every tests/unit/test_*.c is one cmocka program linked with the
-# whole worker library (sources the test does not use cost nothing).
+# worker library (only the objects it uses are pulled in).
 UNIT_TEST_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_TEST_SRCS))
 UNIT_TESTS_ASAN := $(patsubst tests/unit/%.c,$(BUILD)/tests-asan/%,$(UNIT_TEST_SRCS))
@@ -67,30 +67,54 @@ deps:
 $(FBS_DIR)/message.fbs:
 	@echo "missing $(FBS_DIR): run scripts/setup.sh (npm install in node-controller/)" >&2; exit 1
 
-$(WORKER_BIN): $(WORKER_MAIN) $(ALL_SRCS) $(WORKER_HDRS) $(PROTO_GEN_H)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(CFLAGS) $(ALL_INCLUDES) -o $@ $(WORKER_MAIN) $(ALL_SRCS) $(ALL_LIBS)
+# Every source is compiled once per variant into a static library; binaries
+# link what they use. Header dependencies come from -MMD.
+#   rel: the worker   dbg: unit tests (and valgrind)   asan: ASan/UBSan   fuzz: libFuzzer (clang)
+LIB_SRCS := $(ALL_SRCS) $(PROTO_TEST_SRCS)
+VARIANT_CC_rel := $(CC)
+VARIANT_CC_dbg := $(CC)
+VARIANT_CC_asan := $(CC)
+VARIANT_CC_fuzz := $(CLANG)
+VARIANT_FLAGS_rel := $(CFLAGS_COMMON) $(CFLAGS)
+VARIANT_FLAGS_dbg := $(CFLAGS_COMMON) -O1
+VARIANT_FLAGS_asan := $(CFLAGS_COMMON) $(ASAN_FLAGS)
+VARIANT_FLAGS_fuzz := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined
 
-$(WORKER_ASAN_BIN): $(WORKER_MAIN) $(ALL_SRCS) $(WORKER_HDRS) $(PROTO_GEN_H)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(ASAN_FLAGS) $(ALL_INCLUDES) -o $@ $(WORKER_MAIN) $(ALL_SRCS) $(ALL_LIBS)
+define sfu_variant
+OBJS_$(1) := $$(patsubst %.c,$(BUILD)/obj/$(1)/%.o,$$(LIB_SRCS))
+LIB_$(1) := $(BUILD)/obj/$(1)/libsfu.a
+$(BUILD)/obj/$(1)/%.o: %.c $$(PROTO_GEN_H) $$(PROTO_TEST_GEN_H)
+	@mkdir -p $$(dir $$@)
+	$$(VARIANT_CC_$(1)) $$(VARIANT_FLAGS_$(1)) -MMD -MP $$(ALL_INCLUDES) -Itests/unit -c -o $$@ $$<
+$$(LIB_$(1)): $$(OBJS_$(1))
+	@rm -f $$@
+	ar rcs $$@ $$^
+-include $$(OBJS_$(1):.o=.d)
+endef
+$(foreach v,rel dbg asan fuzz,$(eval $(call sfu_variant,$(v))))
 
-# Unit tests also link the code generated from proto/'s test-only schema.
-TEST_SRCS := $(ALL_SRCS) $(PROTO_TEST_SRCS)
-TEST_DEPS := $(TEST_SRCS) $(WORKER_HDRS) $(PROTO_GEN_H) $(PROTO_TEST_GEN_H) $(wildcard tests/unit/*.h)
-
-$(BUILD)/tests/%: tests/unit/%.c $(TEST_DEPS)
+$(WORKER_BIN): $(WORKER_MAIN) $(LIB_rel)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) -O1 $(ALL_INCLUDES) -Itests/unit -o $@ $< $(TEST_SRCS) $(ALL_LIBS) $(CMOCKA_LIBS)
+	$(CC) $(VARIANT_FLAGS_rel) $(ALL_INCLUDES) -o $@ $(WORKER_MAIN) $(LIB_rel) $(ALL_LIBS)
 
-$(BUILD)/tests-asan/%: tests/unit/%.c $(TEST_DEPS)
+$(WORKER_ASAN_BIN): $(WORKER_MAIN) $(LIB_asan)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) $(ASAN_FLAGS) $(ALL_INCLUDES) -Itests/unit -o $@ $< $(TEST_SRCS) $(ALL_LIBS) $(CMOCKA_LIBS)
+	$(CC) $(VARIANT_FLAGS_asan) $(ALL_INCLUDES) -o $@ $(WORKER_MAIN) $(LIB_asan) $(ALL_LIBS)
+
+TEST_HDRS := $(wildcard tests/unit/*.h)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_dbg) $(TEST_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(VARIANT_FLAGS_dbg) $(ALL_INCLUDES) -Itests/unit -o $@ $< $(LIB_dbg) $(ALL_LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/tests-asan/%: tests/unit/%.c $(LIB_asan) $(TEST_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(VARIANT_FLAGS_asan) $(ALL_INCLUDES) -Itests/unit -o $@ $< $(LIB_asan) $(ALL_LIBS) $(CMOCKA_LIBS)
 
 # libFuzzer targets: clang only, sanitizers on; FUZZ_SRCS define LLVMFuzzerTestOneInput.
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(ALL_SRCS) $(WORKER_HDRS) $(PROTO_GEN_H)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_fuzz)
 	@mkdir -p $(dir $@)
-	$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(ALL_INCLUDES) -o $@ $< $(ALL_SRCS) $(ALL_LIBS)
+	$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(ALL_INCLUDES) -o $@ $< $(LIB_fuzz) $(ALL_LIBS)
 
 unit-tests: $(UNIT_TESTS)
 	@bash scripts/run-unit-tests.sh plain $(UNIT_TESTS)
@@ -132,4 +156,4 @@ example: $(WORKER_BIN)
 	$(NODE) scripts/example.mjs --worker $(abspath $(WORKER_BIN))
 
 clean:
-	rm -rf $(BUILD)/sfu-worker $(BUILD)/sfu-worker-asan $(BUILD)/tests $(BUILD)/tests-asan $(BUILD)/fuzz $(BUILD)/gen
+	rm -rf $(BUILD)/sfu-worker $(BUILD)/sfu-worker-asan $(BUILD)/tests $(BUILD)/tests-asan $(BUILD)/fuzz $(BUILD)/gen $(BUILD)/obj $(BUILD)/proto
