@@ -551,8 +551,11 @@ static void test_retransmission(void **state) {
     if (scenario == 4) b->filter = drop_first_epoch1;
     connect_pair(f, SFU_DTLS_ROLE_CLIENT, SFU_DTLS_ROLE_SERVER, 5000);
     assert_true(a->dropped + b->dropped == 1);
-    assert_true(a->d->stats.retransmits + b->d->stats.retransmits >= 1);
-    if (scenario == 4) assert_true(a->d->stats.retransmits >= 1);
+    /* Without loss: 2 + 2 datagrams. (stats.retransmits only counts resends
+     * from our timer; OpenSSL also resends from inside SSL_read when a
+     * datagram arrives after its timer expired.) */
+    assert_true(a->sent + b->sent >= 5);
+    if (scenario == 4) assert_true(a->sent >= 3); /* only the client's timer can do it */
     fixture_close(f);
   }
 }

@@ -18,6 +18,12 @@
 /* Two master keys and two salts of the largest suite (AES-256-GCM: 2 * (32 + 12)). */
 #define SFU__DTLS_KEYING_MAX 88
 
+/* Deadlines use the monotonic clock itself, not the loop's cached time, which
+ * is stale when run() comes after slow work in the same loop turn. */
+static uint64_t sfu__now_ms(void) {
+  return uv_hrtime() / 1000000u;
+}
+
 static sfu_log_t *sfu__log(const sfu_dtls_t *d) {
   return &d->dc->ctx->log;
 }
@@ -221,7 +227,7 @@ static void sfu__dtls_arm_timer(sfu_dtls_t *d) {
   have = DTLSv1_get_timeout(d->ssl, &tv) == 1;
   if (have) ms = (uint64_t)tv.tv_sec * 1000u + ((uint64_t)tv.tv_usec + 999u) / 1000u;
   if (d->hs_deadline != 0) {
-    uint64_t now = uv_now(d->dc->ctx->loop);
+    uint64_t now = sfu__now_ms();
     uint64_t left = d->hs_deadline > now ? d->hs_deadline - now : 0;
     if (!have || left < ms) ms = left;
     have = true;
@@ -241,7 +247,7 @@ static void sfu__dtls_on_timer(uv_timer_t *handle) {
   /* OpenSSL may keep a timer after the handshake (openssl#7998): ignore it. */
   if (d == NULL || d->closing || d->ssl == NULL || d->hs_done) return;
   gen = d->gen;
-  if (d->hs_deadline != 0 && uv_now(d->dc->ctx->loop) >= d->hs_deadline) {
+  if (d->hs_deadline != 0 && sfu__now_ms() >= d->hs_deadline) {
     SFU_WARN_TAG(sfu__log(d), dtls, "DTLS handshake timeout [role:%s]", sfu_dtls_role_name(d->role));
     sfu__dtls_end(d, SFU_DTLS_FAILED, false);
     return;
@@ -481,7 +487,7 @@ int sfu_dtls_run(sfu_dtls_t *d, sfu_dtls_role_t role) {
   if (role == SFU_DTLS_ROLE_CLIENT) {
     int ret, err;
     SSL_set_connect_state(d->ssl);
-    d->hs_deadline = uv_now(d->dc->ctx->loop) + d->dc->opts.handshake_timeout_ms;
+    d->hs_deadline = sfu__now_ms() + d->dc->opts.handshake_timeout_ms;
     ERR_clear_error();
     ret = SSL_do_handshake(d->ssl);
     err = ret == 1 ? SSL_ERROR_NONE : SSL_get_error(d->ssl, ret);
@@ -562,7 +568,7 @@ int sfu_dtls_process(sfu_dtls_t *d, const uint8_t *p, size_t len) {
   /* A server's handshake (and its deadline) starts with a real ClientHello,
    * not with whatever stray datagram came first. */
   if (!d->hs_done && d->hs_deadline == 0 && SSL_get_state(d->ssl) != TLS_ST_BEFORE)
-    d->hs_deadline = uv_now(d->dc->ctx->loop) + d->dc->opts.handshake_timeout_ms;
+    d->hs_deadline = sfu__now_ms() + d->dc->opts.handshake_timeout_ms;
   sfu__dtls_arm_timer(d);
   return 0;
 }

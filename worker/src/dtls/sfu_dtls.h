@@ -64,7 +64,9 @@ typedef struct sfu_dtls_stats {
   uint64_t bytes_out;
   uint64_t not_dtls;    /* rejected by process(): not RFC 7983 DTLS */
   uint64_t not_running; /* dropped by process(): NEW, FAILED, CLOSED */
-  uint64_t retransmits; /* handshake flights resent on timeout */
+  uint64_t retransmits; /* handshake flights resent from our timer (OpenSSL
+                         * also resends from inside SSL_read when a datagram
+                         * comes after its timer expired: not counted) */
   uint64_t app_data_in;
   uint64_t app_data_out;
 } sfu_dtls_stats_t;
@@ -79,7 +81,7 @@ struct sfu_dtls {
   SSL *ssl;             /* NULL when not running */
   BIO *rbio, *wbio;     /* owned by ssl */
   uv_timer_t *timer;    /* separate allocation: its close outlives us */
-  uint64_t hs_deadline; /* uv_now() limit of the running handshake, 0 = none */
+  uint64_t hs_deadline; /* uv_hrtime() ms limit of the running handshake, 0 = none */
   uint32_t gen;         /* bumped whenever ssl is replaced or dropped */
   bool hs_done;         /* OpenSSL finished the handshake */
   bool has_remote_fp;

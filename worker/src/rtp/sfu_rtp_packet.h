@@ -124,7 +124,9 @@ int sfu_rtp_map_extensions(sfu_rtp_packet_t *pkt, const uint8_t map[256]);
 /* Sets the value of element `id`: in place when the element exists and the
  * new value is not longer (the rest is zeroed into padding; one-byte form
  * needs len >= 1), else by rebuilding the block (the element is appended if
- * absent). 0, SFU_EINVAL (id 0, len > 255), SFU_ERANGE, SFU_ETOOBIG. */
+ * absent; a block of another profile is replaced). Reserving room (e.g. 8
+ * zero bytes for the MID) and shrinking later is the cheap way to rewrite.
+ * 0, SFU_EINVAL (id 0, len > 255), SFU_ERANGE, SFU_ETOOBIG. */
 int sfu_rtp_set_extension_value(sfu_rtp_packet_t *pkt, uint8_t id, const uint8_t *value, size_t len);
 
 /* Removes element `id` (rebuilding the block). 0, SFU_ENOTFOUND, SFU_ETOOBIG. */
