@@ -16,7 +16,7 @@ const char *sfu_cert_alg_name(sfu_fingerprint_alg_t alg) {
   return (unsigned)alg < SFU_FP_COUNT ? sfu__alg_names[alg] : "unknown";
 }
 
-static const EVP_MD *sfu__alg_md(int alg) {
+const EVP_MD *sfu_cert_alg_md(sfu_fingerprint_alg_t alg) {
   switch (alg) {
     case SFU_FP_SHA1:
       return EVP_sha1();
@@ -26,8 +26,10 @@ static const EVP_MD *sfu__alg_md(int alg) {
       return EVP_sha256();
     case SFU_FP_SHA384:
       return EVP_sha384();
-    default:
+    case SFU_FP_SHA512:
       return EVP_sha512();
+    default:
+      return NULL;
   }
 }
 
@@ -36,7 +38,7 @@ static int sfu__fingerprints(sfu_cert_t *c) {
   for (int alg = 0; alg < SFU_FP_COUNT; alg++) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
-    if (X509_digest(c->x509, sfu__alg_md(alg), md, &n) != 1 || n == 0 || n * 3 > SFU_FINGERPRINT_MAX)
+    if (X509_digest(c->x509, sfu_cert_alg_md((sfu_fingerprint_alg_t)alg), md, &n) != 1 || n == 0 || n * 3 > SFU_FINGERPRINT_MAX)
       return SFU_ECRYPTO;
     char *p = c->fingerprints[alg];
     for (unsigned int i = 0; i < n; i++) {

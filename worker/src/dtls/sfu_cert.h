@@ -32,6 +32,9 @@ int sfu_cert_generate(sfu_cert_t *c);
 int sfu_cert_load(sfu_cert_t *c, const char *cert_file, const char *key_file, char *err, size_t err_len);
 void sfu_cert_free(sfu_cert_t *c);
 
+/* The OpenSSL digest of an algorithm, NULL for an unknown one. */
+const EVP_MD *sfu_cert_alg_md(sfu_fingerprint_alg_t alg);
+
 /* "sha-1", "sha-224", ... as in mediasoup's DtlsParameters. */
 const char *sfu_cert_alg_name(sfu_fingerprint_alg_t alg);
 

@@ -272,22 +272,6 @@ static void sfu__dtls_free_handle(uv_handle_t *handle) {
 
 /* ---- handshake completion ---- */
 
-static const EVP_MD *sfu__dtls_md(sfu_fingerprint_alg_t alg) {
-  switch (alg) {
-    case SFU_FP_SHA1:
-      return EVP_sha1();
-    case SFU_FP_SHA224:
-      return EVP_sha224();
-    case SFU_FP_SHA256:
-      return EVP_sha256();
-    case SFU_FP_SHA384:
-      return EVP_sha384();
-    case SFU_FP_SHA512:
-      return EVP_sha512();
-    default:
-      return NULL;
-  }
-}
 
 /* The peer certificate's digest matches the signaled fingerprint; keeps its PEM. */
 static bool sfu__dtls_check_fingerprint(sfu_dtls_t *d) {
@@ -303,7 +287,7 @@ static bool sfu__dtls_check_fingerprint(sfu_dtls_t *d) {
     SFU_WARN_TAG(sfu__log(d), dtls, "no certificate was provided by the peer");
     return false;
   }
-  if (X509_digest(peer, sfu__dtls_md(d->remote_fp_alg), md, &n) != 1 || n == 0 || n * 3 > sizeof(fp)) {
+  if (X509_digest(peer, sfu_cert_alg_md(d->remote_fp_alg), md, &n) != 1 || n == 0 || n * 3 > sizeof(fp)) {
     sfu__dtls_log_ssl_errors(d->dc->ctx, "X509_digest");
     return false;
   }
@@ -511,7 +495,7 @@ static bool sfu__dtls_fp_valid(const char *s, size_t len) {
 
 int sfu_dtls_set_remote_fingerprint(sfu_dtls_t *d, sfu_fingerprint_alg_t alg, const char *hex_colon) {
   size_t len;
-  if (sfu__dtls_md(alg) == NULL || hex_colon == NULL) return SFU_EINVAL;
+  if (sfu_cert_alg_md(alg) == NULL || hex_colon == NULL) return SFU_EINVAL;
   len = strlen(hex_colon);
   if (!sfu__dtls_fp_valid(hex_colon, len)) return SFU_EINVAL;
   memcpy(d->remote_fp, hex_colon, len + 1);

@@ -55,3 +55,25 @@ fb_ref_t sfu_tuple_build(fb_builder_t *b, const char *local_ip, uint16_t local_p
   FBS_Transport_Tuple_add_protocol(b, proto == SFU_PROTO_TCP ? FBS_Transport_Protocol_TCP : FBS_Transport_Protocol_UDP);
   return FBS_Transport_Tuple_end(b);
 }
+
+uint32_t sfu_ice_candidate_priority(uint32_t n, bool preferred) {
+  /* type preference 64 (host), local preference 10000 - 100 n (+1000 when preferred), component 1 */
+  uint32_t local_pref = 10000u - 100u * n + (preferred ? 1000u : 0u);
+  return (64u << 24) + (local_pref << 8) + (256u - 1u);
+}
+
+fb_ref_t sfu_ice_candidate_build(fb_builder_t *b, sfu_proto_t proto, const char *address, uint16_t port,
+                                 uint32_t priority) {
+  fb_ref_t foundation = fb_create_cstring(b, proto == SFU_PROTO_UDP ? "udpcandidate" : "tcpcandidate");
+  fb_ref_t addr = fb_create_cstring(b, address);
+  FBS_WebRtcTransport_IceCandidate_start(b);
+  FBS_WebRtcTransport_IceCandidate_add_foundation(b, foundation);
+  FBS_WebRtcTransport_IceCandidate_add_priority(b, priority);
+  FBS_WebRtcTransport_IceCandidate_add_address(b, addr);
+  FBS_WebRtcTransport_IceCandidate_add_protocol(b, proto == SFU_PROTO_UDP ? FBS_Transport_Protocol_UDP
+                                                                          : FBS_Transport_Protocol_TCP);
+  FBS_WebRtcTransport_IceCandidate_add_port(b, port);
+  FBS_WebRtcTransport_IceCandidate_add_type(b, FBS_WebRtcTransport_IceCandidateType_HOST);
+  if (proto == SFU_PROTO_TCP) FBS_WebRtcTransport_IceCandidate_add_tcp_type(b, FBS_WebRtcTransport_IceCandidateTcpType_PASSIVE);
+  return FBS_WebRtcTransport_IceCandidate_end(b);
+}

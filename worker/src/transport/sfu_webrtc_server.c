@@ -196,28 +196,13 @@ static void sfu__tcp_closed(sfu_tcp_conn_t *conn, sfu_tcp_close_reason_t reason)
 size_t sfu_webrtc_server_candidates(sfu_webrtc_server_t *srv, fb_builder_t *b, bool enable_udp, bool enable_tcp,
                                     bool prefer_udp, bool prefer_tcp, fb_ref_t *out, size_t max) {
   size_t n = 0;
-  uint32_t decrement = 0;
   for (size_t i = 0; i < srv->nsocks; i++) {
     sfu__wrs_sock_t *s = &srv->socks[i];
     if ((s->proto == SFU_PROTO_UDP && !enable_udp) || (s->proto == SFU_PROTO_TCP && !enable_tcp)) continue;
-    for (int internal = 0; internal < (s->expose_internal ? 2 : 1) && n < max; internal++) {
-      uint32_t local_pref = 10000 - decrement;
-      if ((prefer_udp && s->proto == SFU_PROTO_UDP) || (prefer_tcp && s->proto == SFU_PROTO_TCP)) local_pref += 1000;
-      decrement += 100;
-      fb_ref_t foundation = fb_create_cstring(b, s->proto == SFU_PROTO_UDP ? "udpcandidate" : "tcpcandidate");
-      fb_ref_t addr = fb_create_cstring(b, internal ? s->ip : s->address);
-      FBS_WebRtcTransport_IceCandidate_start(b);
-      FBS_WebRtcTransport_IceCandidate_add_foundation(b, foundation);
-      FBS_WebRtcTransport_IceCandidate_add_priority(b, (64u << 24) + (local_pref << 8) + 255);
-      FBS_WebRtcTransport_IceCandidate_add_address(b, addr);
-      FBS_WebRtcTransport_IceCandidate_add_protocol(b, s->proto == SFU_PROTO_UDP ? FBS_Transport_Protocol_UDP
-                                                                                  : FBS_Transport_Protocol_TCP);
-      FBS_WebRtcTransport_IceCandidate_add_port(b, s->port);
-      FBS_WebRtcTransport_IceCandidate_add_type(b, FBS_WebRtcTransport_IceCandidateType_HOST);
-      if (s->proto == SFU_PROTO_TCP)
-        FBS_WebRtcTransport_IceCandidate_add_tcp_type(b, FBS_WebRtcTransport_IceCandidateTcpType_PASSIVE);
-      out[n++] = FBS_WebRtcTransport_IceCandidate_end(b);
-    }
+    bool preferred = (prefer_udp && s->proto == SFU_PROTO_UDP) || (prefer_tcp && s->proto == SFU_PROTO_TCP);
+    for (int internal = 0; internal < (s->expose_internal ? 2 : 1) && n < max; internal++, n++)
+      out[n] = sfu_ice_candidate_build(b, s->proto, internal ? s->ip : s->address, s->port,
+                                       sfu_ice_candidate_priority((uint32_t)n, preferred));
   }
   return n;
 }

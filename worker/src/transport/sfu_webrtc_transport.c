@@ -22,8 +22,6 @@
 #include "sfu_worker.h"
 
 #define SFU_WRT_MAX_SOCKS 16
-#define SFU_ICE_TYPE_PREFERENCE 64u
-#define SFU_ICE_DEFAULT_LOCAL_PREFERENCE 10000u
 
 typedef struct sfu__wrt_sock {
   struct sfu_webrtc_transport *wt;
@@ -314,28 +312,13 @@ static fb_ref_t sfu__build_candidates(sfu_webrtc_transport_t *wt, fb_builder_t *
                                      SFU_WRT_MAX_SOCKS * 2);
     return fb_create_vec_refs(b, refs, n);
   }
-  uint32_t decrement = 0;
+  /* Priorities follow the listenInfos order (Node already ordered them by
+   * preferUdp/preferTcp when it converted listenIps). */
   for (size_t i = 0; i < wt->nsocks; i++) {
     sfu__wrt_sock_t *s = &wt->socks[i];
-    for (int internal = 0; internal < (s->expose_internal ? 2 : 1); internal++) {
-      /* Priorities follow the listenInfos order (Node already ordered them by
-       * preferUdp/preferTcp when it converted listenIps). */
-      uint32_t local_pref = SFU_ICE_DEFAULT_LOCAL_PREFERENCE - decrement;
-      decrement += 100;
-      fb_ref_t foundation = fb_create_cstring(b, s->proto == SFU_PROTO_UDP ? "udpcandidate" : "tcpcandidate");
-      fb_ref_t addr = fb_create_cstring(b, internal ? s->ip : s->address);
-      FBS_WebRtcTransport_IceCandidate_start(b);
-      FBS_WebRtcTransport_IceCandidate_add_foundation(b, foundation);
-      FBS_WebRtcTransport_IceCandidate_add_priority(b, (SFU_ICE_TYPE_PREFERENCE << 24) + (local_pref << 8) + (256 - 1));
-      FBS_WebRtcTransport_IceCandidate_add_address(b, addr);
-      FBS_WebRtcTransport_IceCandidate_add_protocol(b, s->proto == SFU_PROTO_UDP ? FBS_Transport_Protocol_UDP
-                                                                                  : FBS_Transport_Protocol_TCP);
-      FBS_WebRtcTransport_IceCandidate_add_port(b, s->port);
-      FBS_WebRtcTransport_IceCandidate_add_type(b, FBS_WebRtcTransport_IceCandidateType_HOST);
-      if (s->proto == SFU_PROTO_TCP)
-        FBS_WebRtcTransport_IceCandidate_add_tcp_type(b, FBS_WebRtcTransport_IceCandidateTcpType_PASSIVE);
-      refs[n++] = FBS_WebRtcTransport_IceCandidate_end(b);
-    }
+    for (int internal = 0; internal < (s->expose_internal ? 2 : 1); internal++, n++)
+      refs[n] = sfu_ice_candidate_build(b, s->proto, internal ? s->ip : s->address, s->port,
+                                        sfu_ice_candidate_priority((uint32_t)n, false));
   }
   return fb_create_vec_refs(b, refs, n);
 }
