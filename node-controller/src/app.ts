@@ -33,6 +33,12 @@ export async function build(opts: BuildOptions = {}): Promise<FastifyInstance> {
     ...opts.fastify,
   });
 
+  const pool = new WorkerPool(config, app.log);
+  const rooms = new RoomRegistry({ cfg: config, log: app.log, pickWorker: () => pool.pick() });
+  // Before @fastify/websocket's own preClose (which closes every socket):
+  // rooms first, so their sockets hear room_closed "shutdown".
+  app.addHook('preClose', async () => { rooms.closeAll('shutdown'); });
+
   // 1. ecosystem plugins
   await app.register(swagger, {
     openapi: {
@@ -48,8 +54,6 @@ export async function build(opts: BuildOptions = {}): Promise<FastifyInstance> {
   app.addSchema(errorBodySchema);
 
   // 3. decorators
-  const pool = new WorkerPool(config, app.log);
-  const rooms = new RoomRegistry({ cfg: config, log: app.log, pickWorker: () => pool.pick() });
   app.decorate('config', config);
   app.decorate('pool', pool);
   app.decorate('rooms', rooms);

@@ -11,6 +11,9 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     app.log.info({ signal }, 'shutting down');
+    // Rooms first: a terminal's Ctrl-C or a group SIGTERM also reaches the
+    // workers, whose death would otherwise be reported as worker_died.
+    app.rooms.closeAll('shutdown');
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
     app.close().then(() => process.exit(0), (err) => {

@@ -80,7 +80,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     }
   }
 
-  private async spawn(slot: Slot): Promise<void> {
+  private async spawn(slot: Slot, restart = false): Promise<void> {
     const worker = await mediasoup.createWorker({
       workerBin: this.cfg.workerBin,
       logLevel: this.cfg.workerLogLevel,
@@ -92,6 +92,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       worker.close();
       return;
     }
+    if (restart) this.restarts++;
     slot.worker = worker;
     slot.routers = 0;
     slot.startedAt = Date.now();
@@ -119,8 +120,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     slot.failures++;
     slot.timer = setTimeout(() => {
       slot.timer = undefined;
-      this.spawn(slot).then(
-        () => { this.restarts++; },
+      this.spawn(slot, true).catch(
         (err) => {
           this.log.error({ err, slot: slot.index, retryInMs: delay }, 'media worker restart failed');
           this.scheduleRespawn(slot);

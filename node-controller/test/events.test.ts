@@ -153,3 +153,15 @@ describe('event socket', () => {
     bobEv.ws.close();
   });
 });
+
+test('shutdown: sockets hear room_closed "shutdown", workers are closed', async () => {
+  const own = await startApp();
+  const url = await own.listen({ host: '127.0.0.1', port: 0 });
+  const alice = await join(own, 'sd-1', 'alice');
+  const ev = await openEvents(url, 'sd-1', alice.tok);
+  await until(() => own.rooms.get('sd-1')?.events.has('alice') === true, 3000, 'online');
+  const worker = own.pool.workers[0];
+  await own.close();
+  assert.deepEqual(await ev.waitFor((e) => e.type === 'room_closed'), { type: 'room_closed', callId: 'sd-1', reason: 'shutdown' });
+  assert.equal(worker.closed, true);
+});
