@@ -1,0 +1,101 @@
+// build(opts) -> the Fastify instance (conventions item 16). Plugin order:
+// ecosystem plugins, ours, decorators, hooks, routes. Workers close in onClose.
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import websocket from '@fastify/websocket';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import './decorators';
+import { loadConfig, type Config } from './config';
+import auth from './auth';
+import { ApiError, errorBodySchema } from './errors';
+import { WorkerPool } from './workers';
+import { RoomRegistry } from './rooms/registry';
+import { createMetrics } from './metrics';
+import healthRoutes from './routes/health';
+import capabilitiesRoutes from './routes/capabilities';
+import transportRoutes from './routes/transports';
+import producerRoutes from './routes/producers';
+import consumerRoutes from './routes/consumers';
+import roomRoutes from './routes/rooms';
+import eventRoutes from './routes/events';
+
+export interface BuildOptions {
+  /** Configuration; defaults to loadConfig(process.env). */
+  config?: Config;
+  /** Fastify options (logger...); the logger defaults to pino at config.logLevel. */
+  fastify?: FastifyServerOptions;
+}
+
+export async function build(opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const config = opts.config ?? loadConfig();
+  const app = Fastify({
+    logger: { level: config.logLevel },
+    ...opts.fastify,
+  });
+
+  const pool = new WorkerPool(config, app.log);
+  const rooms = new RoomRegistry({ cfg: config, log: app.log, pickWorker: () => pool.pick() });
+  // Before @fastify/websocket's own preClose (which closes every socket):
+  // rooms first, so their sockets hear room_closed "shutdown".
+  app.addHook('preClose', async () => { rooms.closeAll('shutdown'); });
+
+  // 1. ecosystem plugins
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'SFU controller RTC API', version: '0.1.0' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+
+  // 2. ours
+  await app.register(auth, { secret: config.jwtSecret });
+  app.addSchema(errorBodySchema);
+
+  // 3. decorators
+  app.decorate('config', config);
+  app.decorate('pool', pool);
+  app.decorate('rooms', rooms);
+  app.decorate('metrics', createMetrics(rooms, pool));
+
+  // 4. hooks
+  app.addHook('onReady', async () => { await pool.start(); });
+  app.addHook('onClose', async () => {
+    rooms.closeAll('shutdown');
+    pool.close();
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    app.metrics.apiLatency.observe(
+      { method: req.method, route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof ApiError) {
+      return reply.code(err.statusCode).send({ error: err.code, message: err.message });
+    }
+    if (err.validation) {
+      return reply.code(400).send({ error: 'INVALID_REQUEST', message: err.message });
+    }
+    const status = err.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      return reply.code(status).send({ error: 'INVALID_REQUEST', message: err.message });
+    }
+    req.log.error({ err }, 'request failed');
+    return reply.code(500).send({ error: 'INTERNAL_ERROR', message: err.message });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send({ error: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` });
+  });
+
+  // 5. routes
+  await app.register(healthRoutes);
+  await app.register(capabilitiesRoutes);
+  await app.register(transportRoutes);
+  await app.register(producerRoutes);
+  await app.register(consumerRoutes);
+  await app.register(roomRoutes);
+  await app.register(eventRoutes);
+  return app;
+}

@@ -1,0 +1,107 @@
+// GET /rtc/rooms/:callId, DELETE /rtc/rooms/:callId/participants/me, RTC-07 DELETE /rtc/rooms/:callId/cleanup.
+import type { FastifyInstance } from 'fastify';
+import { requireCall } from '../auth';
+import { noneReleased } from '../rooms/participant';
+import type { Room } from '../rooms/room';
+import { bearer, callIdParams, errors } from './schemas';
+import { roomOr404 } from './common';
+
+const released = {
+  type: 'object',
+  properties: { transports: { type: 'integer' }, producers: { type: 'integer' }, consumers: { type: 'integer' } },
+} as const;
+
+const roomSchema = {
+  type: 'object',
+  properties: {
+    callId: { type: 'string' },
+    createdAt: { type: 'string' },
+    connected: { type: 'boolean' },
+    connectedAt: { type: ['string', 'null'] },
+    participants: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          userId: { type: 'string' },
+          online: { type: 'boolean' },
+          transports: { type: 'integer' },
+          consumers: { type: 'integer' },
+          producers: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: { id: { type: 'string' }, kind: { type: 'string' }, paused: { type: 'boolean' } },
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+function describeRoom(room: Room) {
+  return {
+    callId: room.callId,
+    createdAt: room.createdAt.toISOString(),
+    connected: room.callConnected.connected,
+    connectedAt: room.callConnected.at?.toISOString() ?? null,
+    participants: [...room.participants.values()].map((p) => ({
+      userId: p.userId,
+      online: room.events.has(p.userId),
+      transports: p.transports.size,
+      consumers: p.consumers.size,
+      producers: [...p.producers.values()].map((pr) => ({ id: pr.id, kind: pr.kind, paused: pr.paused })),
+    })),
+  };
+}
+
+export default async function roomRoutes(app: FastifyInstance): Promise<void> {
+  app.get<{ Params: { callId: string } }>('/rtc/rooms/:callId', {
+    onRequest: app.authenticate,
+    schema: {
+      summary: 'The room: participants, their producers, whether the call is connected',
+      tags: ['rooms'],
+      security: bearer,
+      params: callIdParams,
+      response: { 200: roomSchema, ...errors(404) },
+    },
+  }, async (req) => {
+    requireCall(req.principal, req.params.callId, { allowService: true });
+    const room = roomOr404(app, req.params.callId);
+    return room.run(() => describeRoom(room));
+  });
+
+  app.delete<{ Params: { callId: string } }>('/rtc/rooms/:callId/participants/me', {
+    onRequest: app.authenticate,
+    schema: {
+      summary: 'The caller leaves: only its own resources close',
+      tags: ['rooms'],
+      security: bearer,
+      params: callIdParams,
+      response: { 200: { type: 'object', properties: { left: { type: 'boolean' }, released } }, ...errors(404) },
+    },
+  }, async (req) => {
+    requireCall(req.principal, req.params.callId, { allowService: false });
+    const room = roomOr404(app, req.params.callId);
+    const out = await room.run(() => room.leave(req.principal.userId, 'left'));
+    // Idempotent: a second leave (button, then pagehide) answers left: false.
+    return { left: out !== undefined, released: out ?? noneReleased() };
+  });
+
+  app.delete<{ Params: { callId: string } }>('/rtc/rooms/:callId/cleanup', {
+    onRequest: app.authenticate,
+    schema: {
+      summary: 'RTC-07: close every consumer, producer and transport of the call, then the router',
+      tags: ['rooms'],
+      security: bearer,
+      params: callIdParams,
+      response: { 200: { type: 'object', properties: { cleaned: { type: 'boolean' }, released } }, ...errors(404) },
+    },
+  }, async (req) => {
+    requireCall(req.principal, req.params.callId, { allowService: true });
+    const room = roomOr404(app, req.params.callId);
+    const out = await room.run(() => room.cleanup());
+    return { cleaned: true, released: out };
+  });
+}
