@@ -88,6 +88,7 @@ export function acceptWebSocket(req, socket) {
       if (opcode === 0x1) conn.emit('message', payload.toString('utf8'));
     }
   });
+  socket.on('end', () => { socket.end(); finish(); }); // the HTTP server's sockets allow half-open
   socket.on('close', finish);
   socket.on('error', () => { socket.destroy(); finish(); });
   return conn;
