@@ -10,7 +10,7 @@
 import { Device } from 'mediasoup-client';
 
 const $ = (id) => document.getElementById(id);
-const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000, 8000];
+const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000]; // then give up (7.5 s)
 
 const state = {
   phase: 'idle', // idle | joining | joined | left
@@ -28,6 +28,7 @@ const state = {
   wanted: new Map(), // producerId -> {userId, kind}: announced, not yet consumed
   peers: new Map(), // userId -> tile element
   callConnected: false,
+  reconnecting: false,
   events: [], // every event-socket message (except volumes), with a time
   log: [],
   work: Promise.resolve(), // consumes run one at a time
@@ -287,24 +288,39 @@ function onEvent(msg) {
   }
 }
 
-/** The event socket dropped: reconnect with backoff, resync; give up -> tear down locally. */
+/**
+ * The event socket dropped: reconnect with backoff and resync. If it cannot
+ * come back (or the controller dropped us meanwhile), leave: a best-effort
+ * DELETE, then everything in this tab is released.
+ */
 async function onSocketLost(ev) {
-  if (state.phase !== 'joined' && state.phase !== 'joining') return;
+  const active = () => state.phase === 'joined' || state.phase === 'joining';
+  if (!active() || state.reconnecting) return;
+  state.reconnecting = true;
   log(`event socket lost (${ev.code}); reconnecting`, 'bad');
-  for (const delay of RECONNECT_DELAYS_MS) {
-    await new Promise((r) => setTimeout(r, delay));
-    if (state.phase !== 'joined' && state.phase !== 'joining') return;
-    show('socket', 'reconnecting');
-    try {
-      await openEvents();
-      if (await syncRoom({ prune: true })) { log('event socket back', 'ok'); return; }
-      teardown('removed from the call while disconnected');
-      return;
-    } catch (err) {
-      log(`reconnect: ${err.message}`);
+  try {
+    for (const delay of RECONNECT_DELAYS_MS) {
+      await new Promise((r) => setTimeout(r, delay));
+      if (!active()) return;
+      show('socket', 'reconnecting');
+      try {
+        await openEvents();
+        if (!(await syncRoom({ prune: true }))) {
+          teardown('removed from the call while disconnected');
+          return;
+        }
+        if (state.ws?.readyState === WebSocket.OPEN) {
+          log('event socket back', 'ok');
+          return;
+        }
+      } catch (err) {
+        log(`reconnect: ${err.message}`);
+      }
     }
+    await leave('event socket lost');
+  } finally {
+    state.reconnecting = false;
   }
-  teardown('event socket lost');
 }
 
 // ------------------------------------------------------------------ leave

@@ -13,7 +13,9 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { buildDemo } from '../demo/build.mjs';
 import { signJwt } from './lib/jwt.mjs';
-import { startController, openUser, waitFor, sleep } from './lib/harness.mjs';
+import {
+  startController, openUser, waitFor, sleep, demoState, audioIn, clickJoin, workerIds as workerIdsOf,
+} from './lib/harness.mjs';
 
 const GRACE_MS = 1500;
 const secret = `e2e-${crypto.randomBytes(16).toString('hex')}`;
@@ -21,27 +23,8 @@ const callId = `call-${crypto.randomBytes(4).toString('hex')}`;
 const token = (sub, extra = {}) => signJwt({ sub, callId, ...extra }, secret);
 const serviceToken = signJwt({ sub: 'app-backend', role: 'service' }, secret);
 
-const demoState = (u) => u.page.evaluate(() => {
-  const s = window.demo.state;
-  return { phase: s.phase, callConnected: s.callConnected, events: s.events, ids: window.demo.ids() };
-});
-const audioIn = async (u) => {
-  const st = await u.page.evaluate(() => window.demo.stats());
-  return st.inbound.filter((x) => x.kind === 'audio').reduce((a, x) => a + x.bytesReceived, 0);
-};
 const count = (events, type) => events.filter((e) => e.type === type).length;
-
-/** All object ids the workers know (routers + channel request handlers), or null without a dump route. */
-async function workerIds(ctl) {
-  const r = await ctl.get('/dev/workers/dump', serviceToken);
-  if (r.status !== 200) return null;
-  const ids = new Set();
-  for (const w of r.data.workers) {
-    for (const id of w.dump.routerIds ?? []) ids.add(id);
-    for (const id of w.dump.channelMessageHandlers?.channelRequestHandlers ?? []) ids.add(id);
-  }
-  return ids;
-}
+const workerIds = (ctl) => workerIdsOf(ctl, serviceToken);
 
 test('two browsers call through the controller; abrupt close; RTC-07', { timeout: 120_000 }, async (t) => {
   await buildDemo();
@@ -66,12 +49,10 @@ test('two browsers call through the controller; abrupt close; RTC-07', { timeout
     // ---- both join and send their microphone
     const alice = await openUser(`${ctl.url}/?callId=${callId}&token=${token('alice')}`, 'alice');
     users.push(alice);
-    await alice.page.click('#join');
-    await waitFor('alice joined', async () => (await demoState(alice)).phase === 'joined', { timeout: 20_000 });
+    await clickJoin(alice);
     const bob = await openUser(`${ctl.url}/?callId=${callId}&token=${token('bob')}`, 'bob');
     users.push(bob);
-    await bob.page.click('#join');
-    await waitFor('bob joined', async () => (await demoState(bob)).phase === 'joined', { timeout: 20_000 });
+    await clickJoin(bob);
 
     // ---- they hear each other: inbound audio bytes rise on both for >= 5 s
     for (const u of [alice, bob]) await waitFor(`${u.label} receives audio`, async () => (await audioIn(u)) > 0, { timeout: 15_000 });

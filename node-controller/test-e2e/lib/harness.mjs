@@ -167,3 +167,44 @@ export async function openUser(url, label) {
     },
   };
 }
+
+// ---------------------------------------------------------------- demo page probes
+/** The page's demo state: {phase, callConnected, socketOpen, events, ids}. */
+export const demoState = (u) => u.page.evaluate(() => {
+  const s = window.demo.state;
+  return {
+    phase: s.phase, callConnected: s.callConnected, socketOpen: s.ws?.readyState === WebSocket.OPEN,
+    events: s.events, ids: window.demo.ids(),
+  };
+});
+
+/** Sum of inbound audio bytes over the page's consumers. */
+export async function audioIn(u) {
+  const st = await u.page.evaluate(() => window.demo.stats());
+  return st.inbound.filter((x) => x.kind === 'audio').reduce((a, x) => a + x.bytesReceived, 0);
+}
+
+/** Clicks Join and waits for phase "joined". */
+export async function clickJoin(u, timeout = 20_000) {
+  await u.page.click('#join');
+  await waitFor(`${u.label} joined`, async () => (await demoState(u)).phase === 'joined', { timeout });
+}
+
+/** Every object id the workers know (routers + channel request handlers), or null without GET /dev/workers/dump. */
+export async function workerIds(ctl, serviceToken) {
+  const r = await ctl.get('/dev/workers/dump', serviceToken);
+  if (r.status !== 200) return null;
+  const ids = new Set();
+  for (const w of r.data.workers) {
+    for (const id of w.dump.routerIds ?? []) ids.add(id);
+    for (const id of w.dump.channelMessageHandlers?.channelRequestHandlers ?? []) ids.add(id);
+  }
+  return ids;
+}
+
+/** The objects of ids ({transports, producers, consumers}) still in the worker dump. */
+export async function stillInWorker(ctl, serviceToken, ids) {
+  const known = await workerIds(ctl, serviceToken);
+  if (!known) return [];
+  return [...ids.transports, ...ids.producers, ...ids.consumers].filter((id) => known.has(id));
+}
