@@ -1,0 +1,408 @@
+// The demo call page: joins a call through the controller's REST API with
+// mediasoup-client, sends the microphone (camera optional), plays every peer,
+// shows connection state, and cleans up on Leave, on tab close and when the
+// event socket is lost for good. Bundled by demo/build.mjs (esbuild) into
+// dist/demo.js; served by the controller from its own origin.
+//
+// URL parameters (all optional): ?callId=&token=&userId=&camera=1&autojoin=1.
+// Without a token, Join asks the dev-only POST /dev/token {userId, callId}.
+// window.demo exposes the state and {join, leave, stats, ids} for tests.
+import { Device } from 'mediasoup-client';
+
+const $ = (id) => document.getElementById(id);
+const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000]; // then give up (7.5 s)
+
+const state = {
+  phase: 'idle', // idle | joining | joined | left
+  callId: null,
+  token: null,
+  userId: null,
+  device: null,
+  ws: null,
+  socket: 'closed',
+  sendTransport: null,
+  recvTransport: null,
+  localStream: null,
+  producers: new Map(), // producerId -> Producer
+  consumers: new Map(), // consumerId -> {consumer, userId, el}
+  wanted: new Map(), // producerId -> {userId, kind}: announced, not yet consumed
+  peers: new Map(), // userId -> tile element
+  callConnected: false,
+  reconnecting: false,
+  events: [], // every event-socket message (except volumes), with a time
+  log: [],
+  work: Promise.resolve(), // consumes run one at a time
+};
+
+// ------------------------------------------------------------------ ui
+function log(text, cls) {
+  const line = `${new Date().toISOString().slice(11, 23)} ${text}`;
+  state.log.push(line);
+  if (state.log.length > 500) state.log.shift();
+  const el = document.createElement('div');
+  el.textContent = line;
+  if (cls) el.className = cls;
+  $('log').prepend(el);
+}
+function show(id, text, cls = '') {
+  $(id).textContent = text;
+  $(id).className = cls;
+}
+function setPhase(phase, why) {
+  state.phase = phase;
+  show('phase', why ? `${phase} (${why})` : phase, phase === 'joined' ? 'ok' : '');
+  $('join').disabled = phase === 'joining' || phase === 'joined';
+  $('leave').disabled = phase !== 'joining' && phase !== 'joined';
+}
+function peerTile(userId) {
+  let tile = state.peers.get(userId);
+  if (!tile) {
+    tile = document.createElement('div');
+    tile.className = 'peer';
+    tile.dataset.userId = userId;
+    tile.innerHTML = '<b></b><div class="media"></div>';
+    tile.querySelector('b').textContent = userId;
+    $('peers').append(tile);
+    state.peers.set(userId, tile);
+  }
+  return tile;
+}
+function removePeer(userId) {
+  state.peers.get(userId)?.remove();
+  state.peers.delete(userId);
+}
+
+// ------------------------------------------------------------------ REST
+async function api(method, path, body) {
+  const headers = { authorization: `Bearer ${state.token}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = await res.json().catch(() => null);
+  if (!res.ok) {
+    const err = new Error(`${method} ${path.split('?')[0]}: ${res.status} ${data?.error ?? ''} ${data?.message ?? ''}`.trim());
+    err.status = res.status;
+    err.code = data?.error;
+    throw err;
+  }
+  return data;
+}
+const roomPath = () => `/rtc/rooms/${encodeURIComponent(state.callId)}`;
+
+function claimsOf(token) {
+  try {
+    return JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+  } catch {
+    return {};
+  }
+}
+
+// ------------------------------------------------------------------ join
+async function join({ callId, token, userId, camera } = {}) {
+  if (state.phase === 'joining' || state.phase === 'joined') return;
+  state.callId = callId ?? $('callId').value.trim();
+  state.token = token ?? $('token').value.trim();
+  userId = userId ?? $('userId').value.trim();
+  camera = camera ?? $('camera').checked;
+  setPhase('joining');
+  try {
+    if (!state.callId) throw new Error('no call id');
+    if (!state.token) {
+      if (!userId) throw new Error('no token and no user id');
+      state.token = (await api('POST', '/dev/token', { userId, callId: state.callId })).token;
+      $('token').value = state.token;
+    }
+    state.userId = claimsOf(state.token).sub;
+    const { routerRtpCapabilities } = await api('GET', `/rtc/capabilities?callId=${encodeURIComponent(state.callId)}`);
+    state.device = new Device();
+    await state.device.load({ routerRtpCapabilities });
+    await openEvents();
+    await createTransport('send');
+    state.localStream = await navigator.mediaDevices.getUserMedia({ audio: true, video: camera });
+    for (const track of state.localStream.getTracks()) {
+      const producer = await state.sendTransport.produce({ track, appData: { source: track.kind === 'audio' ? 'mic' : 'camera' } });
+      state.producers.set(producer.id, producer);
+      log(`producing ${track.kind} ${producer.id}`);
+    }
+    await createTransport('recv');
+    await syncRoom();
+    setPhase('joined');
+  } catch (err) {
+    log(`join failed: ${err.message}`, 'bad');
+    await leave(`join failed: ${err.message}`);
+    throw err;
+  }
+}
+
+async function createTransport(direction) {
+  const { transport: info } = await api('POST', '/rtc/transports', { callId: state.callId, direction });
+  const params = {
+    id: info.id, iceParameters: info.iceParameters, iceCandidates: info.iceCandidates,
+    dtlsParameters: info.dtlsParameters, sctpParameters: info.sctpParameters,
+  };
+  const transport = direction === 'send'
+    ? state.device.createSendTransport(params)
+    : state.device.createRecvTransport(params);
+  transport.on('connect', ({ dtlsParameters }, done, fail) => {
+    api('POST', `/rtc/transports/${transport.id}/connect`, { dtlsParameters }).then(() => done(), fail);
+  });
+  transport.on('connectionstatechange', (s) => {
+    show(direction, s, s === 'connected' ? 'ok' : s === 'failed' || s === 'disconnected' ? 'bad' : '');
+    log(`${direction} transport ${s}`);
+    if (s === 'failed' && state.phase === 'joined') leave(`${direction} transport failed`);
+  });
+  if (direction === 'send') {
+    transport.on('produce', ({ kind, rtpParameters, appData }, done, fail) => {
+      api('POST', '/rtc/producers', { callId: state.callId, transportId: transport.id, kind, rtpParameters, appData })
+        .then(({ producerId }) => done({ id: producerId }), fail);
+    });
+    state.sendTransport = transport;
+  } else {
+    state.recvTransport = transport;
+  }
+  show(direction, transport.connectionState);
+  return transport;
+}
+
+// ------------------------------------------------------------------ consume
+/** Queues a consume of producerId (skips our own and ones already consumed). */
+function want(producerId, userId, kind) {
+  if (userId === state.userId || state.producers.has(producerId)) return;
+  peerTile(userId);
+  state.wanted.set(producerId, { userId, kind });
+  state.work = state.work.then(() => consume(producerId)).catch((err) => log(`consume ${producerId}: ${err.message}`, 'bad'));
+}
+
+async function consume(producerId) {
+  const w = state.wanted.get(producerId);
+  if (!w || !state.recvTransport || state.recvTransport.closed) return;
+  for (const c of state.consumers.values()) if (c.consumer.producerId === producerId) return;
+  const data = await api('POST', '/rtc/consumers', {
+    callId: state.callId, transportId: state.recvTransport.id, producerId, rtpCapabilities: state.device.rtpCapabilities,
+  });
+  if (!state.wanted.has(producerId)) return; // closed while we asked
+  const consumer = await state.recvTransport.consume({
+    id: data.id, producerId, kind: data.kind, rtpParameters: data.rtpParameters,
+  });
+  const el = document.createElement(consumer.kind);
+  el.autoplay = true;
+  el.playsInline = true;
+  el.controls = consumer.kind === 'audio';
+  el.srcObject = new MediaStream([consumer.track]);
+  peerTile(w.userId).querySelector('.media').append(el);
+  el.play().catch((err) => log(`play ${consumer.kind}: ${err.message} (click the page)`));
+  state.consumers.set(consumer.id, { consumer, userId: w.userId, el });
+  await api('POST', `/rtc/consumers/${consumer.id}/resume`);
+  log(`consuming ${consumer.kind} of ${w.userId}`, 'ok');
+}
+
+function dropConsumer(pred) {
+  for (const [id, c] of state.consumers) {
+    if (!pred(c)) continue;
+    c.consumer.close();
+    c.el.srcObject = null;
+    c.el.remove();
+    state.consumers.delete(id);
+  }
+}
+function dropProducer(producerId) {
+  state.wanted.delete(producerId);
+  dropConsumer((c) => c.consumer.producerId === producerId);
+}
+
+/** Consumes what the room has and we lack; drops consumers of producers gone. -> am I still in? */
+async function syncRoom({ prune = false } = {}) {
+  const room = await api('GET', roomPath());
+  const live = new Set();
+  let present = false;
+  for (const p of room.participants ?? []) {
+    if (p.userId === state.userId) { present = true; continue; }
+    peerTile(p.userId);
+    for (const x of p.producers ?? []) {
+      const id = x.producerId ?? x.id;
+      live.add(id);
+      if (![...state.consumers.values()].some((c) => c.consumer.producerId === id)) want(id, p.userId, x.kind);
+    }
+  }
+  if (prune) { // after a reconnect: what closed meanwhile goes
+    for (const id of [...state.wanted.keys()]) if (!live.has(id)) dropProducer(id);
+    for (const userId of [...state.peers.keys()]) {
+      if (!(room.participants ?? []).some((p) => p.userId === userId)) removePeer(userId);
+    }
+  }
+  if (room.connected) markConnected();
+  await state.work;
+  return present;
+}
+
+function markConnected() {
+  state.callConnected = true;
+  show('call', 'connected', 'ok');
+}
+
+// ------------------------------------------------------------------ events
+function openEvents() {
+  return new Promise((resolve, reject) => {
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    const q = `callId=${encodeURIComponent(state.callId)}&token=${encodeURIComponent(state.token)}`;
+    const ws = new WebSocket(`${scheme}://${location.host}/rtc/events?${q}`);
+    let opened = false;
+    state.ws = ws;
+    ws.onopen = () => {
+      opened = true;
+      show('socket', 'open', 'ok');
+      resolve();
+    };
+    ws.onmessage = (m) => {
+      let msg;
+      try { msg = JSON.parse(m.data); } catch { return; }
+      onEvent(msg);
+    };
+    ws.onclose = (ev) => {
+      if (state.ws === ws) state.ws = null;
+      show('socket', `closed (${ev.code})`, 'bad');
+      if (!opened) reject(new Error(`event socket closed before opening (${ev.code})`));
+      else onSocketLost(ev);
+    };
+  });
+}
+
+function onEvent(msg) {
+  if (msg.type !== 'volumes') {
+    state.events.push({ at: Date.now(), ...msg });
+    if (state.events.length > 1000) state.events.shift();
+    log(`event ${JSON.stringify(msg)}`);
+  }
+  switch (msg.type) {
+    case 'participant_joined': if (msg.userId !== state.userId) peerTile(msg.userId); break;
+    case 'participant_left':
+      dropConsumer((c) => c.userId === msg.userId);
+      for (const [id, w] of state.wanted) if (w.userId === msg.userId) state.wanted.delete(id);
+      removePeer(msg.userId);
+      break;
+    case 'new_producer': want(msg.producerId, msg.userId, msg.kind); break;
+    case 'producer_closed': dropProducer(msg.producerId); break;
+    case 'consumer_closed': dropConsumer((c) => c.consumer.id === msg.consumerId); break;
+    case 'call_connected': markConnected(); break;
+    case 'room_closed': teardown(`room closed: ${msg.reason ?? '?'}`); break;
+    default: break;
+  }
+}
+
+/**
+ * The event socket dropped: reconnect with backoff and resync. If it cannot
+ * come back (or the controller dropped us meanwhile), leave: a best-effort
+ * DELETE, then everything in this tab is released.
+ */
+async function onSocketLost(ev) {
+  const active = () => state.phase === 'joined' || state.phase === 'joining';
+  if (!active() || state.reconnecting) return;
+  state.reconnecting = true;
+  log(`event socket lost (${ev.code}); reconnecting`, 'bad');
+  try {
+    for (const delay of RECONNECT_DELAYS_MS) {
+      await new Promise((r) => setTimeout(r, delay));
+      if (!active()) return;
+      show('socket', 'reconnecting');
+      try {
+        await openEvents();
+        if (!(await syncRoom({ prune: true }))) {
+          teardown('removed from the call while disconnected');
+          return;
+        }
+        if (state.ws?.readyState === WebSocket.OPEN) {
+          log('event socket back', 'ok');
+          return;
+        }
+      } catch (err) {
+        log(`reconnect: ${err.message}`);
+      }
+    }
+    await leave('event socket lost');
+  } finally {
+    state.reconnecting = false;
+  }
+}
+
+// ------------------------------------------------------------------ leave
+/** Leave: tell the controller (only our own resources close), then tear down. */
+async function leave(why = 'left') {
+  if (state.phase !== 'joining' && state.phase !== 'joined') return;
+  state.phase = 'leaving';
+  try {
+    await api('DELETE', `${roomPath()}/participants/me`);
+  } catch (err) {
+    log(`leave: ${err.message}`);
+  }
+  teardown(why);
+}
+
+/** Releases everything in this tab (no request). */
+function teardown(why) {
+  if (state.phase === 'left' || state.phase === 'idle') return;
+  const ws = state.ws;
+  state.ws = null;
+  state.phase = 'left';
+  if (ws) { ws.onclose = null; ws.close(1000); show('socket', 'closed'); }
+  dropConsumer(() => true);
+  state.wanted.clear();
+  for (const p of state.producers.values()) p.close();
+  state.producers.clear();
+  state.sendTransport?.close();
+  state.recvTransport?.close();
+  state.localStream?.getTracks().forEach((t) => t.stop());
+  state.localStream = null;
+  for (const userId of [...state.peers.keys()]) removePeer(userId);
+  show('send', 'closed');
+  show('recv', 'closed');
+  log(`left: ${why}`);
+  setPhase('left', why);
+}
+
+// Tab close / navigation: a keepalive request outlives the page.
+addEventListener('pagehide', () => {
+  if (state.phase !== 'joined' && state.phase !== 'joining') return;
+  fetch(`${roomPath()}/participants/me`, {
+    method: 'DELETE', keepalive: true, headers: { authorization: `Bearer ${state.token}` },
+  }).catch(() => {});
+  teardown('page closed');
+});
+
+// ------------------------------------------------------------------ test hooks
+function pick(report, type) {
+  for (const s of report.values()) if (s.type === type) return s;
+  return null;
+}
+async function stats() {
+  const out = { inbound: [], outbound: [], transports: {} };
+  for (const p of state.producers.values()) {
+    const s = pick(await p.getStats(), 'outbound-rtp');
+    out.outbound.push({ id: p.id, kind: p.kind, bytesSent: s?.bytesSent ?? 0 });
+  }
+  for (const { consumer, userId } of state.consumers.values()) {
+    const s = pick(await consumer.getStats(), 'inbound-rtp');
+    out.inbound.push({ id: consumer.id, userId, kind: consumer.kind, bytesReceived: s?.bytesReceived ?? 0 });
+  }
+  if (state.sendTransport) out.transports.send = state.sendTransport.connectionState;
+  if (state.recvTransport) out.transports.recv = state.recvTransport.connectionState;
+  return out;
+}
+/** Ids of our live server-side objects (the test looks for them in the worker's dump). */
+function ids() {
+  return {
+    transports: [state.sendTransport, state.recvTransport].filter((t) => t && !t.closed).map((t) => t.id),
+    producers: [...state.producers.keys()],
+    consumers: [...state.consumers.keys()],
+  };
+}
+window.demo = { state, join, leave, stats, ids };
+
+// ------------------------------------------------------------------ start
+const params = new URLSearchParams(location.search);
+$('callId').value = params.get('callId') ?? '';
+$('token').value = params.get('token') ?? '';
+$('userId').value = params.get('userId') ?? '';
+$('camera').checked = params.get('camera') === '1';
+$('join').onclick = () => join().catch(() => {});
+$('leave').onclick = () => leave();
+setPhase('idle');
+if (params.get('autojoin') === '1') join().catch(() => {});
