@@ -18,6 +18,8 @@ make -j"$(nproc)" worker build/sfu-worker-asan >/dev/null || { echo "build faile
 run make -j"$(nproc)" test
 run make conformance
 run bash scripts/run-e2e.sh --no-setup
+run bash -c 'cd node-controller && npm test'
+run bash node-controller/test-e2e/run.sh
 run make fuzz-run FUZZ_SECONDS="${FUZZ_SECONDS:-10}"
 
 # Totals: cmocka/conformance summary lines and node:test's pass/fail counters.

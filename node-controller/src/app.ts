@@ -18,6 +18,7 @@ import producerRoutes from './routes/producers';
 import consumerRoutes from './routes/consumers';
 import roomRoutes from './routes/rooms';
 import eventRoutes from './routes/events';
+import devRoutes from './routes/dev';
 
 export interface BuildOptions {
   /** Configuration; defaults to loadConfig(process.env). */
@@ -97,5 +98,6 @@ export async function build(opts: BuildOptions = {}): Promise<FastifyInstance> {
   await app.register(consumerRoutes);
   await app.register(roomRoutes);
   await app.register(eventRoutes);
+  await app.register(devRoutes);
   return app;
 }

@@ -7,7 +7,7 @@
 //
 // Run: bash test-e2e/run.sh   (builds, then a loopback-only netns; needs root)
 // The server under test: CONTROLLER_CMD (sh -c, cwd node-controller/; gets
-// HOST, PORT, JWT_SECRET, RTC_* env), default the stand-in test-e2e/stub-server.mjs.
+// HOST, PORT, JWT_SECRET, RTC_* env), default the controller (node dist/src/server.js).
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';

@@ -7,8 +7,8 @@
 #
 # Builds the worker and the demo page first (outside the namespace: nothing
 # is installed inside it), then runs node --test. CONTROLLER_CMD is the
-# server under test (sh -c in node-controller/), default the stand-in
-# test-e2e/stub-server.mjs. --no-netns runs on the host network (debugging).
+# server under test (sh -c in node-controller/), default the controller
+# (node dist/src/server.js). --no-netns runs on the host network (debugging).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 ctl="$(cd "$here/.." && pwd)"
@@ -28,6 +28,7 @@ if [ -z "${RTC_WORKER_BIN:-}" ]; then
   export RTC_WORKER_BIN="$root/build/sfu-worker"
 fi
 node "$ctl/demo/build.mjs" >/dev/null
+(cd "$ctl" && npx tsc -p tsconfig.json)
 cd "$ctl"
 if [ "$netns" -eq 1 ]; then
   [ "$(id -u)" -eq 0 ] || { echo "test-e2e: needs root for the loopback-only netns (or --no-netns)"; exit 1; }

@@ -1,7 +1,7 @@
 // call_connected (seed 002's billing start): fires once per call, when at
-// least two participants are in the room, at least one produces, and every
-// participant that produces has had the first RTP packet of one of its
-// producers reach the worker. Our worker notifies PRODUCER_SCORE on the
+// least two participants produce and every participant that produces has had
+// the first RTP packet of one of its producers reach the worker (a call
+// connects when both sides' media flows, not when the second person joins). Our worker notifies PRODUCER_SCORE on the
 // first packet of each stream (mediasoup's 'score' event); a getStats()
 // poll (packetCount > 0) backs it up for other workers.
 import type { types } from 'mediasoup';
@@ -41,7 +41,7 @@ export class CallConnected {
     if (this.done) return;
     const ps = [...this.participants()];
     const producing = ps.filter((p) => p.producers.size > 0);
-    if (ps.length < 2 || producing.length === 0) return;
+    if (ps.length < 2 || producing.length < 2) return;
     for (const p of producing) {
       if (![...p.producers.keys()].some((id) => this.flowing.has(id))) return;
     }

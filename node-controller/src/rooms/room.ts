@@ -101,6 +101,12 @@ export class Room extends EventEmitter<RoomEventsMap> {
   /** An event socket of userId opened (joins the room). Call inside run(). */
   attachSocket(userId: string, socket: EventSocket): Participant {
     this.events.add(userId, socket);
+    // A socket that opens after the call connected still learns it (once per socket).
+    if (this.callConnected.connected && this.callConnected.at) {
+      try {
+        socket.send(JSON.stringify({ type: 'call_connected', callId: this.callId, at: this.callConnected.at.toISOString() }));
+      } catch { /* closing */ }
+    }
     const p = this.join(userId);
     p.stopGrace();
     return p;

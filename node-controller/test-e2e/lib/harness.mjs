@@ -1,5 +1,5 @@
 // Harness of the controller's browser end-to-end test: starts the server
-// under test (CONTROLLER_CMD, default the stand-in), mints tokens, launches
+// under test (CONTROLLER_CMD, default the controller: node dist/src/server.js), mints tokens, launches
 // Debian's Chromium (one browser process per user, like two devices), and
 // polls. Module resolution: node-controller/node_modules first (its
 // devDependencies), then tests/e2e/node_modules (scripts/setup.sh --e2e).
@@ -54,7 +54,7 @@ async function freePort() {
  * GET /healthz. -> {url, get(path, token), del(path, token), logTail(), stop()}
  */
 export async function startController({ secret, env = {} }) {
-  const cmd = process.env.CONTROLLER_CMD ?? 'node test-e2e/stub-server.mjs';
+  const cmd = process.env.CONTROLLER_CMD ?? 'node dist/src/server.js';
   const port = await freePort();
   const workerBin = process.env.RTC_WORKER_BIN ?? process.env.SFU_WORKER_BIN ?? path.join(repoRoot, 'build', 'sfu-worker');
   const child = spawn('sh', ['-c', cmd], {
