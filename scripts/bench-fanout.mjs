@@ -63,8 +63,9 @@ const payload = Number(arg('payload', '160'));
 // forwarder, one under `perf stat` (syscalls and context switches per packet) and one under
 // `perf record -g` (top self-time objects and symbols).  Both slow the process down: their runs are not in the table.
 const profilePoint = arg('profile', null);
-// --more-baselines: two more forwarder variants for the plain rows, printed in a second table: all K
-// copies sent from one socket with sendto(), and with one sendmmsg() of K messages per packet.
+// --more-baselines: three more forwarder variants for the plain rows, printed in a second table: all K
+// copies sent from one socket with sendto(), or with one sendmmsg() of K messages per packet, and
+// K connect()ed sockets with send().
 const moreBaselines = process.argv.includes('--more-baselines');
 const maxSeconds = Number(arg('max-seconds', '300'));
 const BUF = 4 * 1024 * 1024;
@@ -368,7 +369,7 @@ for (const k of ks) {
       targets.push({ kind: 'fwd', variant: v, helper: fwd, pid: fwd.pid, port, ssrc: ssrcNext++, seq: 1000, ts: 0 });
     }
     if (!suite && moreBaselines) {
-      for (const mode of ['one-socket', 'sendmmsg']) {
+      for (const mode of ['one-socket', 'sendmmsg', 'connect']) {
         const fwd = startHelper(bins.fwd, [`--${mode}`, ...sinkPorts.map(String)]);
         const port = Number((await fwd.next()).split(' ')[1]);
         targets.push({ kind: `fwd --${mode}`, variant: v, helper: fwd, pid: fwd.pid, port, ssrc: ssrcNext++, seq: 1000, ts: 0 });
@@ -468,6 +469,6 @@ console.log('goal: ratio <= 1.3x.');
 if (moreBaselines) {
   console.log('\nother kernel baselines (plain):');
   for (const k of ks)
-    for (const kind of ['fwd', 'fwd --one-socket', 'fwd --sendmmsg'])
+    for (const kind of ['fwd', 'fwd --one-socket', 'fwd --sendmmsg', 'fwd --connect'])
       console.log(`  K=${String(k).padStart(3)}  ${kind.padEnd(17)} ${fmt(pick(k, kind, 'plain', (r) => r.usPerPkt))} us/pkt  delivery ${fmt(pick(k, kind, 'plain', (r) => r.delivery * 100), 1)} %`);
 }

@@ -2,7 +2,7 @@
  * bench-udp-forwarder.c - the kernel's own cost of UDP fan-out: the baseline
  * for scripts/bench-fanout.mjs.  Loopback (127.0.0.1) only.
  *
- *   bench-udp-forwarder [--rcvbuf BYTES] [--one-socket | --sendmmsg] [--srtp SUITE] SINK_PORT...
+ *   bench-udp-forwarder [--rcvbuf BYTES] [--one-socket | --sendmmsg | --connect] [--srtp SUITE] SINK_PORT...
  *
  * Binds one receiving UDP socket on 127.0.0.1 (random port, SO_RCVBUF 4 MiB
  * by default) and prints "port P".  Every datagram it receives (recvmmsg,
@@ -12,7 +12,9 @@
  * destination address), each sink gets its own sending socket; --one-socket
  * sends all K copies from the receiving socket instead, and --sendmmsg does
  * that with one sendmmsg() of K messages per packet (what an SFU whose
- * consumers share a socket, as WebRtcServer transports do, could do).
+ * consumers share a socket, as WebRtcServer transports do, could do);
+ * --connect connect()s each sink's socket to its sink and uses send()
+ * (the kernel then caches the route instead of looking it up per packet).
  *
  * No parsing, no rewriting: what is left is the cost of the syscalls (and,
  * on loopback, the receiving side's softirq work that the kernel charges to
@@ -76,7 +78,7 @@ int main(int argc, char **argv) {
   struct iovec iov[BATCH];
   static struct mmsghdr om[MAX_SINKS];
   struct iovec oiov;
-  int rcvbuf = 4 * 1024 * 1024, one_socket = 0, use_mmsg = 0, k = 0;
+  int rcvbuf = 4 * 1024 * 1024, one_socket = 0, use_mmsg = 0, use_connect = 0, k = 0;
   const char *suite = NULL;
   uint64_t in = 0, out = 0, errors = 0;
   uint16_t port;
@@ -88,6 +90,8 @@ int main(int argc, char **argv) {
       one_socket = 1;
     } else if (strcmp(argv[i], "--sendmmsg") == 0) {
       one_socket = use_mmsg = 1;
+    } else if (strcmp(argv[i], "--connect") == 0) {
+      use_connect = 1;
     } else if (strcmp(argv[i], "--srtp") == 0 && i + 1 < argc) {
       suite = argv[++i];
     } else if (argv[i][0] != '-' && k < MAX_SINKS) {
@@ -103,6 +107,7 @@ int main(int argc, char **argv) {
     }
   }
   if (k == 0) goto usage;
+  if (use_connect && one_socket) goto usage;
   if (use_mmsg && suite != NULL) {
     fprintf(stderr, "--sendmmsg and --srtp: not supported together\n");
     return 2;
@@ -153,7 +158,7 @@ int main(int argc, char **argv) {
   for (int i = 0; i < k; i++) {
     uint16_t unused;
     out_fd[i] = one_socket ? fd : open_udp(0, &unused);
-    if (out_fd[i] < 0) {
+    if (out_fd[i] < 0 || (use_connect && connect(out_fd[i], (const struct sockaddr *)&dst[i], sizeof(dst[i])) != 0)) {
       perror("socket");
       return 1;
     }
@@ -217,7 +222,8 @@ int main(int argc, char **argv) {
             len = (size_t)plen;
           }
 #endif
-          if (sendto(out_fd[j], p, len, 0, (const struct sockaddr *)&dst[j], sizeof(dst[j])) < 0)
+          if ((use_connect ? send(out_fd[j], p, len, 0)
+                           : sendto(out_fd[j], p, len, 0, (const struct sockaddr *)&dst[j], sizeof(dst[j]))) < 0)
             errors++;
           else
             out++;
@@ -241,6 +247,7 @@ int main(int argc, char **argv) {
   }
   return 0;
 usage:
-  fprintf(stderr, "usage: %s [--rcvbuf BYTES] [--one-socket | --sendmmsg] [--srtp SUITE] SINK_PORT...\n", argv[0]);
+  fprintf(stderr, "usage: %s [--rcvbuf BYTES] [--one-socket | --sendmmsg | --connect] [--srtp SUITE] SINK_PORT...\n",
+          argv[0]);
   return 2;
 }
