@@ -56,7 +56,7 @@ FUZZERS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_SECONDS ?= 60
 
 .PHONY: all worker test unit-tests unit-tests-asan unit-tests-valgrind node-tests conformance \
-        conformance-all fuzz fuzz-run bench example clean deps
+        conformance-all fuzz fuzz-run bench bench-fanout example clean deps
 
 all: worker
 worker: $(WORKER_BIN)
@@ -152,8 +152,11 @@ fuzz-run: $(FUZZERS)
 bench: $(WORKER_BIN)
 	$(NODE) scripts/bench-channel.mjs --worker $(abspath $(WORKER_BIN))
 
+bench-fanout: $(WORKER_BIN)
+	$(NODE) scripts/bench-fanout.mjs --worker $(abspath $(WORKER_BIN))
+
 example: $(WORKER_BIN)
 	$(NODE) scripts/example.mjs --worker $(abspath $(WORKER_BIN))
 
 clean:
-	rm -rf $(BUILD)/sfu-worker $(BUILD)/sfu-worker-asan $(BUILD)/tests $(BUILD)/tests-asan $(BUILD)/fuzz $(BUILD)/gen $(BUILD)/obj $(BUILD)/proto
+	rm -rf $(BUILD)/sfu-worker $(BUILD)/sfu-worker-asan $(BUILD)/tests $(BUILD)/tests-asan $(BUILD)/fuzz $(BUILD)/gen $(BUILD)/obj $(BUILD)/proto $(BUILD)/bench
