@@ -327,25 +327,48 @@ void sfu_consumer_send_rtp(sfu_consumer_t *c, const sfu_rtp_packet_t *in, uint64
     c->keyframe_required = false;
   }
 
-  if (sfu_rtp_copy(&pkt, buf, sizeof(buf) - 64, in) != 0) return;
+  /* Built in place in the transport's send buffer (no second copy). */
+  uint8_t *out = c->transport->scratch;
+  if (sfu_rtp_copy(&pkt, out, sizeof(c->transport->scratch) - 64, in) != 0) return;
   uint16_t seq = (uint16_t)(in->seq + c->seq_offset);
   uint32_t ts = in->timestamp + c->ts_offset;
   sfu_rtp_set_ssrc(&pkt, c->stream.params.ssrc);
   sfu_rtp_set_payload_type(&pkt, c->codec->payload_type);
   sfu_rtp_set_sequence_number(&pkt, seq);
   sfu_rtp_set_timestamp(&pkt, ts);
-  if (pkt.ext_count > 0 && sfu_rtp_map_extensions(&pkt, c->ext_map) != 0) return;
-  if (c->mid_ext_id != 0 && c->params.mid.ptr != NULL)
-    (void)sfu_rtp_set_extension_value(&pkt, c->mid_ext_id, (const uint8_t *)c->params.mid.ptr, c->params.mid.len);
-  if (c->abs_send_time_ext_id != 0)
-    (void)sfu_rtp_write_abs_send_time(&pkt, c->abs_send_time_ext_id, sfu_rtp_abs_send_time_from_ms(now_ms));
+
+  /* One rebuild of the extension block: the producer's extensions under our
+   * ids, then our MID and transport-wide sequence number. Values point into
+   * the source packet, which is not modified. */
+  sfu_rtp_ext_value_t exts[SFU_RTP_MAX_EXTENSIONS + 2];
+  size_t nx = 0;
+  uint8_t twcc[2];
+  for (size_t i = 0; i < in->ext_count; i++) {
+    uint8_t id = c->ext_map[in->exts[i].id];
+    if (id == 0 || id == c->mid_ext_id || id == c->twcc_ext_id) continue;
+    exts[nx].id = id;
+    exts[nx].len = in->exts[i].len;
+    exts[nx].value = in->buf + in->exts[i].off;
+    nx++;
+  }
+  if (c->mid_ext_id != 0 && c->params.mid.ptr != NULL && c->params.mid.len <= 16) {
+    exts[nx].id = c->mid_ext_id;
+    exts[nx].len = (uint8_t)c->params.mid.len;
+    exts[nx].value = (const uint8_t *)c->params.mid.ptr;
+    nx++;
+  }
   if (c->twcc_ext_id != 0) {
     uint16_t tseq = ++c->transport->twcc_seq;
-    if (!sfu_rtp_write_twcc_seq(&pkt, c->twcc_ext_id, tseq)) {
-      uint8_t v[2] = {(uint8_t)(tseq >> 8), (uint8_t)tseq};
-      (void)sfu_rtp_set_extension_value(&pkt, c->twcc_ext_id, v, 2);
-    }
+    twcc[0] = (uint8_t)(tseq >> 8);
+    twcc[1] = (uint8_t)tseq;
+    exts[nx].id = c->twcc_ext_id;
+    exts[nx].len = 2;
+    exts[nx].value = twcc;
+    nx++;
   }
+  if ((nx > 0 || pkt.ext_count > 0) && sfu_rtp_set_extensions(&pkt, exts, nx) != 0) return;
+  if (c->abs_send_time_ext_id != 0)
+    (void)sfu_rtp_write_abs_send_time(&pkt, c->abs_send_time_ext_id, sfu_rtp_abs_send_time_from_ms(now_ms));
 
   if (sfu__seq_newer(seq, c->max_out_seq) || c->stream.packets == 0) c->max_out_seq = seq;
   if (sfu__ts_newer(ts, c->max_out_ts) || c->stream.packets == 0) {
@@ -353,7 +376,7 @@ void sfu_consumer_send_rtp(sfu_consumer_t *c, const sfu_rtp_packet_t *in, uint64
     c->max_out_ts_ms = now_ms;
   }
   sfu_rtp_stream_sent(&c->stream, &pkt, now_ms);
-  sfu_transport_send_rtp(c->transport, pkt.buf, pkt.len, false);
+  sfu_transport_send_rtp_scratch(c->transport, pkt.len, false);
 }
 
 void sfu_consumer_producer_paused(sfu_consumer_t *c, bool paused) {

@@ -333,6 +333,11 @@ void sfu_transport_account_sent(sfu_transport_t *t, size_t len, bool rtp) {
 void sfu_transport_send_rtp(sfu_transport_t *t, const uint8_t *buf, size_t len, bool is_rtx) {
   if (t->closed || len > SFU_SEND_BUF - 64) return;
   memcpy(t->scratch, buf, len);
+  sfu_transport_send_rtp_scratch(t, len, is_rtx);
+}
+
+void sfu_transport_send_rtp_scratch(sfu_transport_t *t, size_t len, bool is_rtx) {
+  if (t->closed || len > SFU_SEND_BUF - 64) return;
   if (is_rtx) {
     t->stats.rtx_bytes_sent += len;
     sfu_rate_add(&t->stats.rtx_send_rate, sfu_now_ms(t), len);

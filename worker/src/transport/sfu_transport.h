@@ -104,6 +104,8 @@ void sfu_transport_account_sent(sfu_transport_t *t, size_t len, bool rtp);
 
 /* Consumers and producers send through here (copy into scratch, then ops). */
 void sfu_transport_send_rtp(sfu_transport_t *t, const uint8_t *buf, size_t len, bool is_rtx);
+/* The same for a packet already built at the start of t->scratch. */
+void sfu_transport_send_rtp_scratch(sfu_transport_t *t, size_t len, bool is_rtx);
 void sfu_transport_send_rtcp(sfu_transport_t *t, const uint8_t *buf, size_t len);
 
 /* Common dump (FBS.Transport.Dump) and stats (FBS.Transport.Stats). */
