@@ -176,6 +176,10 @@ int sfu_consumer_create(sfu_ctx_t *ctx, sfu_transport_t *t, sfu_producer_t *prod
     snprintf(err, err_len, "a Consumer with same consumerId already exists");
     goto fail;
   }
+  /* Packets keep the producer's original extension ids until here: one map
+   * from those ids to ours, so each packet is rebuilt once, in the consumer. */
+  for (unsigned x = 1; x < 256; x++)
+    if (producer->ext_map[x] != 0) c->src_ext_map[x] = c->ext_map[producer->ext_map[x]];
   c->producer = producer;
   c->producer_paused = producer->paused;
   c->sync_required = true;
@@ -276,7 +280,7 @@ void sfu_consumer_send_rtp(sfu_consumer_t *c, const sfu_rtp_packet_t *in, uint64
       if (sfu_rtp_copy(&pkt, buf, sizeof(buf) - 64, in) != 0) return;
       sfu_rtp_set_ssrc(&pkt, c->params.encodings[i].ssrc);
       sfu_rtp_set_payload_type(&pkt, c->codec->payload_type);
-      if (pkt.ext_count > 0 && sfu_rtp_map_extensions(&pkt, c->ext_map) != 0) return;
+      if (pkt.ext_count > 0 && sfu_rtp_map_extensions(&pkt, c->src_ext_map) != 0) return;
       if (i == 0) sfu_rtp_stream_sent(&c->stream, &pkt, now_ms);
       sfu_transport_send_rtp(c->transport, pkt.buf, pkt.len, false);
     }
@@ -344,7 +348,7 @@ void sfu_consumer_send_rtp(sfu_consumer_t *c, const sfu_rtp_packet_t *in, uint64
   size_t nx = 0;
   uint8_t twcc[2];
   for (size_t i = 0; i < in->ext_count; i++) {
-    uint8_t id = c->ext_map[in->exts[i].id];
+    uint8_t id = c->src_ext_map[in->exts[i].id];
     if (id == 0 || id == c->mid_ext_id || id == c->twcc_ext_id) continue;
     exts[nx].id = id;
     exts[nx].len = in->exts[i].len;

@@ -36,6 +36,7 @@ struct sfu_consumer {
   const sfu_rtp_codec_t *codec;     /* the media codec sent */
   const sfu_rtp_codec_t *rtx_codec; /* NULL without RTX */
   uint8_t ext_map[256];             /* internal id -> our negotiated id (0: drop) */
+  uint8_t src_ext_map[256];         /* the producer's original id -> our id (0: drop) */
   uint8_t mid_ext_id, abs_send_time_ext_id, twcc_ext_id;
   uint32_t source_ssrc; /* the producer's mapped SSRC we forward (simple/svc; simulcast: the current layer's) */
   /* simulcast / svc / pipe */

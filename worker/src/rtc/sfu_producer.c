@@ -372,10 +372,11 @@ void sfu_producer_receive_rtp(sfu_producer_t *p, sfu_rtp_packet_t *pkt, uint64_t
       sfu_router_on_audio_level(t->router, p, level);
   }
 
-  /* Router form: mapped payload type and SSRC, internal extension ids. */
+  /* Router form: mapped payload type and SSRC. Header extensions keep their
+   * original ids: each consumer maps them (through p->ext_map) when it
+   * rebuilds the block anyway, so a packet is rebuilt once, not twice. */
   sfu_rtp_set_payload_type(pkt, mapped_pt);
   sfu_rtp_set_ssrc(pkt, pe->mapped_ssrc);
-  if (pkt->ext_count > 0 && sfu_rtp_map_extensions(pkt, p->ext_map) != 0) return;
 
   if (p->paused) return;
   sfu_list_t *it, *tmp;

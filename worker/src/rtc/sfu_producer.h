@@ -47,7 +47,7 @@ struct sfu_producer {
   sfu_fbcopy_t request; /* our copy of the ProduceRequest */
   sfu_rtp_params_t params;
   uint8_t pt_map[128]; /* original payload type -> mapped (0xff: unknown) */
-  uint8_t ext_map[256]; /* original ext id -> internal id (0: drop) */
+  uint8_t ext_map[256]; /* original ext id -> internal id (0: not forwarded); consumers apply it */
   uint8_t audio_level_ext_id; /* original id, 0 if none */
   size_t nencodings;
   sfu_producer_encoding_t encodings[SFU_RTP_MAX_ENCODINGS];
