@@ -11,6 +11,9 @@
 
 /* Replay window, as mediasoup's SrtpSession. */
 #define SFU__SRTP_WINDOW 1024
+/* Outbound: repeats are allowed anyway (allow_repeat_tx), so the window only
+ * costs time per protect; libsrtp's minimum is 64. */
+#define SFU__SRTP_WINDOW_OUT 64
 #define SFU__RTP_HEADER_MIN 12
 #define SFU__RTCP_HEADER_MIN 8
 /* SRTCP's E flag + 31-bit index after the payload. */
@@ -160,7 +163,7 @@ int sfu_srtp_create(sfu_srtp_t **out, sfu_srtp_direction_t dir, sfu_srtp_suite_t
   policy.ssrc.type = dir == SFU_SRTP_OUTBOUND ? ssrc_any_outbound : ssrc_any_inbound;
   policy.ssrc.value = 0;
   policy.key = master;
-  policy.window_size = SFU__SRTP_WINDOW;
+  policy.window_size = dir == SFU_SRTP_OUTBOUND ? SFU__SRTP_WINDOW_OUT : SFU__SRTP_WINDOW;
   /* Retransmissions without RTX resend the same sequence number. */
   policy.allow_repeat_tx = 1;
   policy.next = NULL;
