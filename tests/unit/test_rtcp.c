@@ -15,37 +15,13 @@
 
 #include <cmocka.h>
 
+#include "test_bytes.h"
+
 #include "sfu_error.h"
 #include "sfu_rtcp.h"
 #include "sfu_rtcp_feedback.h"
 
-static size_t hex(const char *s, uint8_t *out) {
-  size_t n = 0;
-  int hi = -1, v;
 
-  for (; *s; s++) {
-    char c = *s;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-    else continue;
-    if (hi < 0) {
-      hi = v;
-    } else {
-      out[n++] = (uint8_t)(hi << 4 | v);
-      hi = -1;
-    }
-  }
-  assert_int_equal(hi, -1);
-  return n;
-}
-
-static uint64_t rng(uint64_t *s) {
-  *s ^= *s >> 12;
-  *s ^= *s << 25;
-  *s ^= *s >> 27;
-  return *s * 2685821657736338717ull;
-}
 
 /* RR with one report block + SDES with a 16-character CNAME. */
 #define RR_1 \

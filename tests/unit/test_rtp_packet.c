@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "test_bytes.h"
+
 #include "sfu_error.h"
 #include "sfu_rtcp.h"
 #include "sfu_rtp_packet.h"
@@ -23,27 +25,6 @@
 
 #define BUF_CAP 1600
 
-/* Decodes hex digits, ignoring spaces and newlines. */
-static size_t hex(const char *s, uint8_t *out) {
-  size_t n = 0;
-  int hi = -1, v;
-
-  for (; *s; s++) {
-    char c = *s;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-    else continue;
-    if (hi < 0) {
-      hi = v;
-    } else {
-      out[n++] = (uint8_t)(hi << 4 | v);
-      hi = -1;
-    }
-  }
-  assert_int_equal(hi, -1);
-  return n;
-}
 
 /* Opus, PT 111, one-byte extensions: 1 ssrc-audio-level (voice, 42 dBov),
  * 2 abs-send-time 0x123456, 3 transport-wide-cc 5, 4 mid "0", one pad byte. */
@@ -744,12 +725,6 @@ static void test_set_extension_value(void **state) {
   assert_memory_equal(sfu_rtp_payload(&f.pkt), "\x78\x89\xfc\x01\x02\x03\x04\x05", 8);
 }
 
-static uint64_t rng(uint64_t *s) {
-  *s ^= *s >> 12;
-  *s ^= *s << 25;
-  *s ^= *s >> 27;
-  return *s * 2685821657736338717ull;
-}
 
 /* Random extension sets and maps against a model. */
 static void test_map_random(void **state) {
