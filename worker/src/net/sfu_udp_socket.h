@@ -84,6 +84,13 @@ static inline const char *sfu_udp_socket_local_ip(const sfu_udp_socket_t *sock) 
 static inline uint16_t sfu_udp_socket_local_port(const sfu_udp_socket_t *sock) { return sock->local_port; }
 
 /* The tuple of a datagram received from `remote` on this socket. */
+/* Writable capacity of a received datagram's buffer (on_packet's p): each
+ * datagram has its own SFU_PORT_MANAGER_UDP_CHUNK chunk, so receivers may grow
+ * a packet in place (header extension rewrites) by up to 256 bytes. */
+static inline size_t sfu_udp_packet_cap(size_t len) {
+  return len + 256 <= SFU_PORT_MANAGER_UDP_CHUNK ? len + 256 : len;
+}
+
 void sfu_udp_socket_tuple(sfu_udp_socket_t *sock, const struct sockaddr *remote, sfu_tuple_t *out);
 
 #endif

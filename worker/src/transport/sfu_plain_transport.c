@@ -143,7 +143,7 @@ static void sfu__receive(sfu_plain_transport_t *pt, uint8_t *p, size_t len, size
 static void sfu__rtp_packet(sfu_udp_socket_t *sock, const uint8_t *p, size_t len, const struct sockaddr *from) {
   sfu_plain_transport_t *pt = sock->data;
   if (pt == NULL || pt->base.closed) return;
-  sfu__receive(pt, (uint8_t *)p, len, len + 256 <= SFU_PORT_MANAGER_UDP_CHUNK ? len + 256 : len, from, false);
+  sfu__receive(pt, (uint8_t *)p, len, sfu_udp_packet_cap(len), from, false);
 }
 
 static void sfu__rtcp_packet(sfu_udp_socket_t *sock, const uint8_t *p, size_t len, const struct sockaddr *from) {

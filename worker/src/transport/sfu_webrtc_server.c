@@ -167,7 +167,7 @@ static void sfu__udp_packet(sfu_udp_socket_t *sock, const uint8_t *p, size_t len
   sfu_tuple_t tuple;
   if (s == NULL || s->srv == NULL || s->srv->closed) return;
   sfu_udp_socket_tuple(sock, from, &tuple);
-  sfu__dispatch(s->srv, &tuple, (uint8_t *)p, len, len + 256 <= SFU_PORT_MANAGER_UDP_CHUNK ? len + 256 : len);
+  sfu__dispatch(s->srv, &tuple, (uint8_t *)p, len, sfu_udp_packet_cap(len));
 }
 
 static void sfu__tcp_packet(sfu_tcp_conn_t *conn, const uint8_t *p, size_t len) {

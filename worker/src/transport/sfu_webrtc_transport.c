@@ -246,8 +246,7 @@ static void sfu__udp_packet(sfu_udp_socket_t *sock, const uint8_t *p, size_t len
   if (s == NULL || s->wt == NULL) return;
   sfu_udp_socket_tuple(sock, from, &tuple);
   /* The receive buffer is the port manager's scratch: mutable, 64 KiB per datagram. */
-  sfu_webrtc_transport_receive(s->wt, &tuple, (uint8_t *)p, len,
-                               len + 256 <= SFU_PORT_MANAGER_UDP_CHUNK ? len + 256 : len);
+  sfu_webrtc_transport_receive(s->wt, &tuple, (uint8_t *)p, len, sfu_udp_packet_cap(len));
 }
 
 static void sfu__tcp_packet(sfu_tcp_conn_t *conn, const uint8_t *p, size_t len) {
