@@ -33,10 +33,11 @@
 #include "sfu_tuple.h"
 
 #define SFU_PORT_MANAGER_TCP_BACKLOG 512
-/* The shared UDP receive buffer: libuv's recvmmsg reads one datagram per
- * 64 KiB chunk, so 8 chunks = up to 8 datagrams per syscall. */
+/* The shared UDP receive buffer of every sfu_udp_socket: one 64 KiB chunk
+ * per datagram, 32 chunks = up to 32 datagrams per recvmmsg() (2 MiB of
+ * address space; only the pages datagrams land in are ever touched). */
 #define SFU_PORT_MANAGER_UDP_CHUNK (64u * 1024u)
-#define SFU_PORT_MANAGER_UDP_CHUNKS 8u
+#define SFU_PORT_MANAGER_UDP_CHUNKS 32u
 
 typedef struct sfu_port_binding {
   sfu_list_t link; /* in pm->bindings while active */

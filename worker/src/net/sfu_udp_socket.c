@@ -3,80 +3,144 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "sfu_error.h"
 #include "sfu_sockaddr.h"
 
-/* One queued datagram: the request and its bytes in one allocation. */
+/* One queued datagram: its destination and bytes in one allocation. */
 typedef struct sfu__udp_send {
-  uv_udp_send_t req;
+  sfu_list_t link;
+  struct sockaddr_storage to;
   size_t len;
   uint8_t bytes[];
 } sfu__udp_send_t;
 
 static void sfu__udp_on_close(uv_handle_t *h) {
-  sfu_udp_socket_t *sock = sfu_container_of((uv_udp_t *)h, sfu_udp_socket_t, handle);
+  sfu_udp_socket_t *sock = sfu_container_of((uv_poll_t *)h, sfu_udp_socket_t, handle);
   if (sock->close_cb != NULL) sock->close_cb(sock);
   free(sock);
 }
 
-static void sfu__udp_on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  sfu_udp_socket_t *sock = h->data;
-  size_t len = 0;
-  (void)suggested;
-  buf->base = NULL;
-  buf->len = 0;
-  if (sock == NULL) return; /* libuv reports UV_ENOBUFS to on_recv, which ignores it */
-  uint8_t *p = sfu_port_manager_udp_buffer(sock->pm, &len);
-  buf->base = (char *)p;
-  buf->len = p != NULL ? len : 0;
+/* Drops every queued datagram (close) and returns how many there were. */
+static size_t sfu__udp_queue_free(sfu_udp_socket_t *sock) {
+  sfu_list_t *pos, *tmp;
+  size_t n = 0;
+  sfu_list_foreach_safe(pos, tmp, &sock->send_queue) {
+    sfu_list_remove(pos);
+    free(sfu_container_of(pos, sfu__udp_send_t, link));
+    n++;
+  }
+  return n;
 }
 
-static void sfu__udp_on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
-                             unsigned flags) {
-  sfu_udp_socket_t *sock = h->data;
-  if (sock == NULL) return;
-  if (flags & UV_UDP_MMSG_FREE) return; /* the buffer is shared: nothing to free */
-  if (nread < 0) {
+/* sendto() without blocking: >= 0 sent, -EAGAIN full (also ENOBUFS), other
+ * negative errno: refused. */
+static int sfu__udp_sendto(int fd, const uint8_t *p, size_t len, const struct sockaddr *to) {
+  ssize_t n;
+  do n = sendto(fd, p, len, MSG_DONTWAIT, to, sfu_sockaddr_len(to));
+  while (n < 0 && errno == EINTR);
+  if (n >= 0) return 0;
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return -EAGAIN;
+  return -errno;
+}
+
+static void sfu__udp_poll(sfu_udp_socket_t *sock, bool writable) {
+  if (writable == sock->polling_writable) return;
+  sock->polling_writable = writable;
+  (void)uv_poll_start(&sock->handle, UV_READABLE | (writable ? UV_WRITABLE : 0), sock->poll_cb);
+}
+
+/* Writable: the queue is sent in order until the kernel is full again. */
+static void sfu__udp_flush(sfu_udp_socket_t *sock) {
+  while (!sfu_list_empty(&sock->send_queue)) {
+    sfu__udp_send_t *s = sfu_container_of(sock->send_queue.next, sfu__udp_send_t, link);
+    int r = sfu__udp_sendto(sock->fd, s->bytes, s->len, (const struct sockaddr *)&s->to);
+    if (r == -EAGAIN) return;
+    if (r == 0) {
+      sock->stats.packets_out++;
+      sock->stats.bytes_out += s->len;
+    } else {
+      sock->stats.send_errors++;
+    }
+    sock->stats.queued_bytes -= s->len;
+    sock->stats.queued_packets--;
+    sfu_list_remove(&s->link);
+    free(s);
+  }
+  sfu__udp_poll(sock, false);
+}
+
+/* Readable: one recvmmsg() of up to SFU_PORT_MANAGER_UDP_CHUNKS datagrams per
+ * wakeup (bounded work; the poll is level-triggered, so what is left wakes
+ * the loop again at once). Unlike libuv's reader it does not call again until
+ * EAGAIN, which costs an empty syscall per wakeup. */
+static void sfu__udp_read(sfu_udp_socket_t *sock) {
+  struct mmsghdr msgs[SFU_PORT_MANAGER_UDP_CHUNKS];
+  struct iovec iov[SFU_PORT_MANAGER_UDP_CHUNKS];
+  struct sockaddr_storage from[SFU_PORT_MANAGER_UDP_CHUNKS];
+  size_t buf_len = 0;
+  uint8_t *buf = sfu_port_manager_udp_buffer(sock->pm, &buf_len);
+  int n;
+
+  if (buf == NULL) {
     sock->stats.recv_errors++;
     return;
   }
-  if (nread == 0 || addr == NULL) return; /* nothing more to read, or an empty datagram */
-  if (flags & UV_UDP_PARTIAL) {
-    sock->stats.truncated_in++;
+  for (unsigned i = 0; i < SFU_PORT_MANAGER_UDP_CHUNKS; i++) {
+    iov[i].iov_base = buf + (size_t)i * SFU_PORT_MANAGER_UDP_CHUNK;
+    iov[i].iov_len = SFU_PORT_MANAGER_UDP_CHUNK;
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    msgs[i].msg_hdr.msg_name = &from[i];
+    msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+    msgs[i].msg_hdr.msg_control = NULL;
+    msgs[i].msg_hdr.msg_controllen = 0;
+    msgs[i].msg_hdr.msg_flags = 0;
+  }
+  do n = recvmmsg(sock->fd, msgs, SFU_PORT_MANAGER_UDP_CHUNKS, MSG_DONTWAIT, NULL);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK) sock->stats.recv_errors++;
     return;
   }
-  sock->stats.packets_in++;
-  sock->stats.bytes_in += (uint64_t)nread;
-  sock->on_packet(sock, (const uint8_t *)buf->base, (size_t)nread, addr);
-}
-
-static void sfu__udp_on_send(uv_udp_send_t *req, int status) {
-  sfu__udp_send_t *s = sfu_container_of(req, sfu__udp_send_t, req);
-  sfu_udp_socket_t *sock = req->handle->data;
-  size_t len = s->len;
-
-  free(s);
-  if (sock == NULL) return; /* closing: counted in dropped_on_close */
-  sock->stats.queued_bytes -= len;
-  sock->stats.queued_packets--;
-  if (status == 0) {
-    sock->stats.packets_out++;
-    sock->stats.bytes_out += len;
-  } else {
-    sock->stats.send_errors++;
+  sock->stats.recv_calls++;
+  for (int i = 0; i < n && sock->handle.data != NULL; i++) {
+    size_t len = msgs[i].msg_len;
+    const struct sockaddr *addr = (const struct sockaddr *)&from[i];
+    if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+      sock->stats.truncated_in++;
+      continue;
+    }
+    if (len == 0 || (addr->sa_family != AF_INET && addr->sa_family != AF_INET6)) continue;
+    sock->stats.packets_in++;
+    sock->stats.bytes_in += (uint64_t)len;
+    sock->on_packet(sock, iov[i].iov_base, len, addr);
   }
 }
 
-/* Failure after the handle was initialized: it must go through uv_close; the
- * memory is freed in the close callback, without calling any user callback. */
-static int sfu__udp_abort(sfu_udp_socket_t *sock, int uverr, const char *what, char *err, size_t err_len) {
+static void sfu__udp_on_poll(uv_poll_t *h, int status, int events) {
+  sfu_udp_socket_t *sock = h->data;
+  if (sock == NULL) return;
+  if (status < 0) {
+    /* A pending socket error (e.g. ICMP on a connected socket): read it off
+     * so the poll does not spin, and count it. */
+    int e = 0;
+    socklen_t sl = sizeof(e);
+    (void)getsockopt(sock->fd, SOL_SOCKET, SO_ERROR, &e, &sl);
+    sock->stats.recv_errors++;
+    return;
+  }
+  if (events & UV_WRITABLE) sfu__udp_flush(sock);
+  if ((events & UV_READABLE) && h->data != NULL) sfu__udp_read(sock);
+}
+
+static int sfu__udp_fail_open(sfu_udp_socket_t *sock, int fd, int uverr, const char *what, char *err,
+                              size_t err_len) {
+  close(fd);
   sfu_port_manager_release(sock->pm, &sock->binding);
-  sock->handle.data = NULL;
-  sock->closing = true;
-  sock->close_cb = NULL;
-  uv_close((uv_handle_t *)&sock->handle, sfu__udp_on_close);
+  free(sock);
   return sfu__net_fail(err, err_len, SFU_EIO, "%s failed: %s", what, uv_strerror(uverr));
 }
 
@@ -85,8 +149,8 @@ int sfu_udp_socket_open(sfu_udp_socket_t **out, uv_loop_t *loop, sfu_port_manage
                         size_t err_len) {
   sfu_udp_socket_t *sock;
   sfu_bound_socket_t bs;
-  const int zero = 0;
-  int r, namelen;
+  socklen_t namelen;
+  int r;
 
   *out = NULL;
   if (loop == NULL || pm == NULL || li == NULL || on_packet == NULL)
@@ -96,46 +160,43 @@ int sfu_udp_socket_open(sfu_udp_socket_t **out, uv_loop_t *loop, sfu_port_manage
   sock->pm = pm;
   sock->data = data;
   sock->on_packet = on_packet;
+  sock->poll_cb = sfu__udp_on_poll;
   sock->max_queued = SFU_UDP_SOCKET_MAX_QUEUED;
+  sfu_list_init(&sock->send_queue);
 
+  /* The port manager's socket is non-blocking and close-on-exec. */
   if ((r = sfu_port_manager_bind(pm, li, &sock->binding, &bs, err, err_len)) != 0) {
     free(sock);
     return r;
   }
+  sock->fd = bs.fd;
   sock->send_buffer_size = bs.send_buffer_size;
   sock->recv_buffer_size = bs.recv_buffer_size;
 
-  /* AF_UNSPEC: no socket is created; the bound one is adopted below. */
-  if ((r = uv_udp_init_ex(loop, &sock->handle, AF_UNSPEC | UV_UDP_RECVMMSG)) != 0) {
-    close(bs.fd);
-    sfu_port_manager_release(pm, &sock->binding);
-    free(sock);
-    return sfu__net_fail(err, err_len, SFU_EIO, "uv_udp_init_ex() failed: %s", uv_strerror(r));
-  }
-  sock->handle.data = NULL;
-  if ((r = uv_udp_open(&sock->handle, bs.fd)) != 0) {
-    close(bs.fd);
-    return sfu__udp_abort(sock, r, "uv_udp_open()", err, err_len);
-  }
-  /* uv_udp_open() turns SO_REUSEADDR on, which would let another
-   * SO_REUSEADDR socket share this port: undo it unless sharing was asked. */
-  if (!li->flags.udp_reuse_port) (void)setsockopt(bs.fd, SOL_SOCKET, SO_REUSEADDR, &zero, sizeof(zero));
-
-  namelen = (int)sizeof(sock->local);
-  if ((r = uv_udp_getsockname(&sock->handle, (struct sockaddr *)&sock->local, &namelen)) != 0)
-    return sfu__udp_abort(sock, r, "uv_udp_getsockname()", err, err_len);
+  namelen = sizeof(sock->local);
+  if (getsockname(bs.fd, (struct sockaddr *)&sock->local, &namelen) != 0)
+    return sfu__udp_fail_open(sock, bs.fd, uv_translate_sys_error(errno), "getsockname()", err, err_len);
   sfu_sockaddr_to_str((const struct sockaddr *)&sock->local, sock->local_ip, &sock->local_port);
 
+  if ((r = uv_poll_init_socket(loop, &sock->handle, bs.fd)) != 0)
+    return sfu__udp_fail_open(sock, bs.fd, r, "uv_poll_init_socket()", err, err_len);
   sock->handle.data = sock;
-  if ((r = uv_udp_recv_start(&sock->handle, sfu__udp_on_alloc, sfu__udp_on_recv)) != 0)
-    return sfu__udp_abort(sock, r, "uv_udp_recv_start()", err, err_len);
+  if ((r = uv_poll_start(&sock->handle, UV_READABLE, sfu__udp_on_poll)) != 0) {
+    /* The handle was initialized: it must go through uv_close; memory is
+     * freed in the close callback, without calling any user callback. */
+    sfu_port_manager_release(pm, &sock->binding);
+    sock->handle.data = NULL;
+    sock->closing = true;
+    uv_close((uv_handle_t *)&sock->handle, sfu__udp_on_close);
+    close(bs.fd);
+    return sfu__net_fail(err, err_len, SFU_EIO, "uv_poll_start() failed: %s", uv_strerror(r));
+  }
   *out = sock;
   return 0;
 }
 
 int sfu_udp_socket_send(sfu_udp_socket_t *sock, const uint8_t *p, size_t len, const struct sockaddr *to) {
   sfu__udp_send_t *s;
-  uv_buf_t b;
   int r;
 
   if (sock == NULL || sock->closing) return SFU_ESTATE;
@@ -143,16 +204,18 @@ int sfu_udp_socket_send(sfu_udp_socket_t *sock, const uint8_t *p, size_t len, co
       (to->sa_family != AF_INET && to->sa_family != AF_INET6))
     return SFU_EINVAL;
 
-  b = uv_buf_init((char *)(uintptr_t)p, (unsigned)len);
-  r = uv_udp_try_send(&sock->handle, &b, 1, to);
-  if (r >= 0) {
-    sock->stats.packets_out++;
-    sock->stats.bytes_out += len;
-    return 0;
-  }
-  if (r != UV_EAGAIN) {
-    sock->stats.send_errors++;
-    return SFU_EIO;
+  /* Behind a non-empty queue a datagram queues too: order is kept. */
+  if (sfu_list_empty(&sock->send_queue)) {
+    r = sfu__udp_sendto(sock->fd, p, len, to);
+    if (r == 0) {
+      sock->stats.packets_out++;
+      sock->stats.bytes_out += len;
+      return 0;
+    }
+    if (r != -EAGAIN) {
+      sock->stats.send_errors++;
+      return SFU_EIO;
+    }
   }
 
   if (sock->stats.queued_bytes > sock->max_queued || len > sock->max_queued - sock->stats.queued_bytes) {
@@ -164,17 +227,13 @@ int sfu_udp_socket_send(sfu_udp_socket_t *sock, const uint8_t *p, size_t len, co
     return SFU_ENOMEM;
   }
   s->len = len;
+  memcpy(&s->to, to, sfu_sockaddr_len(to));
   memcpy(s->bytes, p, len);
-  b = uv_buf_init((char *)s->bytes, (unsigned)len);
-  /* uv_udp_send copies the address; the bytes live in s until the callback. */
-  if ((r = uv_udp_send(&s->req, &sock->handle, &b, 1, to, sfu__udp_on_send)) != 0) {
-    free(s);
-    sock->stats.send_errors++;
-    return SFU_EIO;
-  }
+  sfu_list_insert_tail(&sock->send_queue, &s->link);
   sock->stats.queued++;
   sock->stats.queued_bytes += len;
   sock->stats.queued_packets++;
+  sfu__udp_poll(sock, true);
   return 0;
 }
 
@@ -182,13 +241,16 @@ void sfu_udp_socket_close(sfu_udp_socket_t *sock, sfu_udp_socket_close_cb cb) {
   if (sock == NULL || sock->closing) return;
   sock->closing = true;
   sock->close_cb = cb;
-  /* uv_close cancels the queued sends; their callbacks see data == NULL. */
-  sock->stats.dropped_on_close += sock->stats.queued_packets;
+  sock->stats.dropped_on_close += sfu__udp_queue_free(sock);
   sock->stats.queued_packets = 0;
   sock->stats.queued_bytes = 0;
   sfu_port_manager_release(sock->pm, &sock->binding);
   sock->handle.data = NULL;
+  /* uv_close stops the poll (the fd leaves epoll) synchronously, so the fd
+   * can be closed now: the port is free at once. */
   uv_close((uv_handle_t *)&sock->handle, sfu__udp_on_close);
+  close(sock->fd);
+  sock->fd = -1;
 }
 
 void sfu_udp_socket_tuple(sfu_udp_socket_t *sock, const struct sockaddr *remote, sfu_tuple_t *out) {

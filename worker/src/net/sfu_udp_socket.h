@@ -1,17 +1,22 @@
-/* UDP socket of a transport: bound through the port manager, reads with
- * recvmmsg into the port manager's shared buffer (libuv delivers at most ~32
- * datagrams per wakeup), and sends without ever blocking.
+/* UDP socket of a transport: bound through the port manager, watched with a
+ * uv_poll_t, read with one recvmmsg() of up to SFU_PORT_MANAGER_UDP_CHUNKS
+ * datagrams per wakeup into the port manager's shared buffer, and written
+ * with sendto() without ever blocking. (libuv's uv_udp_t reads until EAGAIN,
+ * one empty recvmmsg per wakeup: measured as the largest per-packet overhead
+ * left at fan-out K = 1, hence our own reader.)
  *
- * Sending: uv_udp_try_send() first; on EAGAIN a copy is queued with
- * uv_udp_send() as long as the queue stays under max_queued bytes (default
- * SFU_UDP_SOCKET_MAX_QUEUED); beyond that the datagram is dropped and
- * counted. Datagrams queued when the socket closes are dropped and counted.
+ * Sending: sendto() first; when the kernel says EAGAIN (or ENOBUFS), or
+ * datagrams are already queued, a copy is queued as long as the queue stays
+ * under max_queued bytes (default SFU_UDP_SOCKET_MAX_QUEUED), and the queue
+ * is sent in order when the socket becomes writable; beyond the cap the
+ * datagram is dropped and counted. Datagrams queued when the socket closes
+ * are dropped and counted.
  *
  * Lifetime: sfu_udp_socket_close() is asynchronous. The handle's data
- * pointer is cleared at once (every libuv callback checks it), the port is
- * released at once (the fd is closed by uv_close), and the close callback
- * runs from libuv's close phase, after which the memory is freed. No
- * on_packet is delivered after close, even from within on_packet. */
+ * pointer is cleared at once (every libuv callback checks it), the fd is
+ * closed and the port released at once, and the close callback runs from
+ * libuv's close phase, after which the memory is freed. No on_packet is
+ * delivered after close, even from within on_packet. */
 #ifndef SFU_UDP_SOCKET_H
 #define SFU_UDP_SOCKET_H
 
@@ -20,6 +25,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "sfu_list.h"
 #include "sfu_listen_info.h"
 #include "sfu_port_manager.h"
 #include "sfu_tuple.h"
@@ -41,13 +47,18 @@ typedef struct sfu_udp_socket_stats {
   uint64_t dropped_on_close;       /* still queued when the socket closed */
   uint64_t send_errors;            /* refused by the kernel (unreachable, bad address, ...) */
   uint64_t recv_errors;
+  uint64_t recv_calls; /* recvmmsg() calls that returned datagrams */
   uint64_t truncated_in; /* datagrams larger than a receive chunk (cannot happen with 64 KiB chunks) */
   size_t queued_bytes, queued_packets;
 } sfu_udp_socket_stats_t;
 
 struct sfu_udp_socket {
   void *data; /* owner's */
-  uv_udp_t handle; /* handle.data = this socket while open, NULL once closing */
+  uv_poll_t handle; /* handle.data = this socket while open, NULL once closing */
+  uv_poll_cb poll_cb;
+  int fd;           /* -1 once closed */
+  sfu_list_t send_queue;
+  bool polling_writable;
   sfu_port_manager_t *pm;
   sfu_port_binding_t binding;
   sfu_udp_socket_packet_cb on_packet;
