@@ -430,6 +430,81 @@ static void test_close_with_queue(void **state) {
   close(fd);
 }
 
+
+/* connect(): datagrams from the peer only; sends to the peer (send()) and to
+ * others (sendto()) both work; an ICMP error (the peer's port closed) is
+ * counted and the socket keeps reading. */
+static void test_connect(void **state) {
+  fx_t *fx = *state;
+  sfu_udp_socket_t *a = open_sock(fx, "127.0.0.1", 0, &fx->rx_a);
+  struct sockaddr_storage peer, other;
+  int pfd = raw_udp("127.0.0.1", &peer);
+  int ofd = raw_udp("127.0.0.1", &other);
+  const struct sockaddr *aaddr = sfu_udp_socket_local_addr(a);
+  socklen_t alen = sfu_sockaddr_len(aaddr);
+  uint8_t buf[64], in[128];
+
+  assert_int_equal(sfu_udp_socket_connect(a, NULL), SFU_EINVAL);
+  assert_int_equal(sfu_udp_socket_connect(a, (struct sockaddr *)&peer), 0);
+  assert_true(a->connected);
+
+  /* the other socket's datagram is dropped by the kernel, the peer's arrives */
+  memset(buf, 0, sizeof(buf));
+  wr32(buf, 1);
+  assert_int_equal(sendto(ofd, buf, sizeof(buf), 0, aaddr, alen), (ssize_t)sizeof(buf));
+  wr32(buf, 2);
+  assert_int_equal(sendto(pfd, buf, sizeof(buf), 0, aaddr, alen), (ssize_t)sizeof(buf));
+  fx->rx_a.want = 1;
+  assert_true(ntu_run_until(&fx->loop, &fx->rx_a.done, 5000));
+  ntu_run_for(&fx->loop, 20);
+  assert_int_equal(fx->rx_a.count, 1);
+  assert_int_equal(fx->rx_a.seqs[0], 2);
+  assert_true(sfu_sockaddr_equal((struct sockaddr *)&fx->rx_a.last_from, (struct sockaddr *)&peer));
+
+  /* sends: to the peer and to someone else */
+  wr32(buf, 3);
+  assert_int_equal(sfu_udp_socket_send(a, buf, 30, (struct sockaddr *)&peer), 0);
+  wr32(buf, 4);
+  assert_int_equal(sfu_udp_socket_send(a, buf, 40, (struct sockaddr *)&other), 0);
+  assert_int_equal(recv(pfd, in, sizeof(in), 0), 30);
+  assert_int_equal(rd32(in), 3);
+  assert_int_equal(recv(ofd, in, sizeof(in), 0), 40);
+  assert_int_equal(rd32(in), 4);
+  assert_int_equal(a->stats.packets_out, 2);
+
+  /* the peer goes away: ICMP port unreachable comes back to the connected
+   * socket. Keep sending: some sends fail or the error is seen by the poll;
+   * nothing else changes. */
+  close(pfd);
+  for (int i = 0; i < 20; i++) {
+    int r = sfu_udp_socket_send(a, buf, 20, (struct sockaddr *)&peer);
+    assert_true(r == 0 || r == SFU_EIO);
+    ntu_run_for(&fx->loop, 2);
+  }
+  print_message("      after ICMP: send_errors %llu, socket_errors %llu\n", (unsigned long long)a->stats.send_errors,
+                (unsigned long long)a->stats.socket_errors);
+  assert_true(a->stats.send_errors + a->stats.socket_errors > 0);
+  assert_int_equal(a->stats.recv_errors, 0);
+
+  /* the peer comes back on the same port: a still reads */
+  pfd = socket(AF_INET, SOCK_DGRAM, 0);
+  assert_true(pfd >= 0);
+  assert_int_equal(bind(pfd, (struct sockaddr *)&peer, sizeof(struct sockaddr_in)), 0);
+  wr32(buf, 5);
+  assert_int_equal(sendto(pfd, buf, sizeof(buf), 0, aaddr, alen), (ssize_t)sizeof(buf));
+  fx->rx_a.done = false;
+  fx->rx_a.want = 2;
+  assert_true(ntu_run_until(&fx->loop, &fx->rx_a.done, 5000));
+  assert_int_equal(fx->rx_a.seqs[1], 5);
+  assert_int_equal(sfu_udp_socket_send(a, buf, 50, (struct sockaddr *)&peer), 0);
+  assert_int_equal(recv(pfd, in, sizeof(in), 0), 50);
+
+  close_and_wait(fx, a);
+  assert_int_equal(sfu_udp_socket_connect(NULL, (struct sockaddr *)&peer), SFU_ESTATE);
+  close(pfd);
+  close(ofd);
+}
+
 static void test_port_released(void **state) {
   fx_t *fx = *state;
   uint16_t port = (uint16_t)(fx->base + 2);
@@ -475,6 +550,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_buffer_sizes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_close_in_callback, setup, teardown),
       cmocka_unit_test_setup_teardown(test_close_with_queue, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_connect, setup, teardown),
       cmocka_unit_test_setup_teardown(test_port_released, setup, teardown),
       cmocka_unit_test_setup_teardown(test_open_args, setup, teardown),
   };

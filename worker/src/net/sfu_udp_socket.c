@@ -39,7 +39,7 @@ static size_t sfu__udp_queue_free(sfu_udp_socket_t *sock) {
  * negative errno: refused. */
 static int sfu__udp_sendto(int fd, const uint8_t *p, size_t len, const struct sockaddr *to) {
   ssize_t n;
-  do n = sendto(fd, p, len, MSG_DONTWAIT, to, sfu_sockaddr_len(to));
+  do n = sendto(fd, p, len, MSG_DONTWAIT, to, to != NULL ? sfu_sockaddr_len(to) : 0);
   while (n < 0 && errno == EINTR);
   if (n >= 0) return 0;
   if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return -EAGAIN;
@@ -52,11 +52,18 @@ static void sfu__udp_poll(sfu_udp_socket_t *sock, bool writable) {
   (void)uv_poll_start(&sock->handle, UV_READABLE | (writable ? UV_WRITABLE : 0), sock->poll_cb);
 }
 
+/* To the connected peer: send() (the kernel uses the route cached by
+ * connect()); anywhere else: sendto(). */
+static int sfu__udp_send_to(sfu_udp_socket_t *sock, const uint8_t *p, size_t len, const struct sockaddr *to) {
+  if (sock->connected && sfu_sockaddr_equal(to, (const struct sockaddr *)&sock->peer)) to = NULL;
+  return sfu__udp_sendto(sock->fd, p, len, to);
+}
+
 /* Writable: the queue is sent in order until the kernel is full again. */
 static void sfu__udp_flush(sfu_udp_socket_t *sock) {
   while (!sfu_list_empty(&sock->send_queue)) {
     sfu__udp_send_t *s = sfu_container_of(sock->send_queue.next, sfu__udp_send_t, link);
-    int r = sfu__udp_sendto(sock->fd, s->bytes, s->len, (const struct sockaddr *)&s->to);
+    int r = sfu__udp_send_to(sock, s->bytes, s->len, (const struct sockaddr *)&s->to);
     if (r == -EAGAIN) return;
     if (r == 0) {
       sock->stats.packets_out++;
@@ -102,7 +109,10 @@ static void sfu__udp_read(sfu_udp_socket_t *sock) {
   do n = recvmmsg(sock->fd, msgs, SFU_PORT_MANAGER_UDP_CHUNKS, MSG_DONTWAIT, NULL);
   while (n < 0 && errno == EINTR);
   if (n < 0) {
-    if (errno != EAGAIN && errno != EWOULDBLOCK) sock->stats.recv_errors++;
+    if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH)
+      sock->stats.socket_errors++; /* an ICMP error on a connected socket */
+    else if (errno != EAGAIN && errno != EWOULDBLOCK)
+      sock->stats.recv_errors++;
     return;
   }
   sock->stats.recv_calls++;
@@ -124,12 +134,14 @@ static void sfu__udp_on_poll(uv_poll_t *h, int status, int events) {
   sfu_udp_socket_t *sock = h->data;
   if (sock == NULL) return;
   if (status < 0) {
-    /* A pending socket error (e.g. ICMP on a connected socket): read it off
-     * so the poll does not spin, and count it. */
+    /* EPOLLERR: a pending socket error (an ICMP error on a connected
+     * socket). libuv has stopped the handle: take the error off the socket
+     * (so it does not come back at once), count it, and poll again. */
     int e = 0;
     socklen_t sl = sizeof(e);
     (void)getsockopt(sock->fd, SOL_SOCKET, SO_ERROR, &e, &sl);
-    sock->stats.recv_errors++;
+    sock->stats.socket_errors++;
+    (void)uv_poll_start(&sock->handle, UV_READABLE | (sock->polling_writable ? UV_WRITABLE : 0), sock->poll_cb);
     return;
   }
   if (events & UV_WRITABLE) sfu__udp_flush(sock);
@@ -206,7 +218,7 @@ int sfu_udp_socket_send(sfu_udp_socket_t *sock, const uint8_t *p, size_t len, co
 
   /* Behind a non-empty queue a datagram queues too: order is kept. */
   if (sfu_list_empty(&sock->send_queue)) {
-    r = sfu__udp_sendto(sock->fd, p, len, to);
+    r = sfu__udp_send_to(sock, p, len, to);
     if (r == 0) {
       sock->stats.packets_out++;
       sock->stats.bytes_out += len;
@@ -234,6 +246,15 @@ int sfu_udp_socket_send(sfu_udp_socket_t *sock, const uint8_t *p, size_t len, co
   sock->stats.queued_bytes += len;
   sock->stats.queued_packets++;
   sfu__udp_poll(sock, true);
+  return 0;
+}
+
+int sfu_udp_socket_connect(sfu_udp_socket_t *sock, const struct sockaddr *peer) {
+  if (sock == NULL || sock->closing) return SFU_ESTATE;
+  if (peer == NULL || (peer->sa_family != AF_INET && peer->sa_family != AF_INET6)) return SFU_EINVAL;
+  if (connect(sock->fd, peer, sfu_sockaddr_len(peer)) != 0) return SFU_EIO;
+  memcpy(&sock->peer, peer, sfu_sockaddr_len(peer));
+  sock->connected = true;
   return 0;
 }
 

@@ -110,6 +110,7 @@ static void sfu__receive(sfu_plain_transport_t *pt, uint8_t *p, size_t len, size
       if (!pt->comedia) return;
       memcpy(&pt->rtcp_remote, from, sfu_sockaddr_len(from));
       pt->has_rtcp_tuple = true;
+      (void)sfu_udp_socket_connect(pt->rtcp_sock, from); /* only this peer from now on */
       sfu__notify_tuple(pt, true);
     } else if (!sfu_sockaddr_equal(from, (const struct sockaddr *)&pt->rtcp_remote)) {
       return;
@@ -119,6 +120,7 @@ static void sfu__receive(sfu_plain_transport_t *pt, uint8_t *p, size_t len, size
       if (!pt->comedia) return;
       memcpy(&pt->remote, from, sfu_sockaddr_len(from));
       pt->has_tuple = true;
+      (void)sfu_udp_socket_connect(pt->rtp_sock, from); /* only this peer from now on */
       sfu__notify_tuple(pt, false);
       if (pt->rtcp_mux && !pt->has_rtcp_tuple) {
         pt->rtcp_remote = pt->remote;
@@ -288,11 +290,16 @@ static void sfu__connect(sfu_plain_transport_t *pt, sfu_request_t *req) {
     }
   }
   if (!pt->comedia) {
+    /* Packets from anyone but the tuple are ignored anyway: let the kernel
+     * filter them, and cache the route for our sends (a failure here only
+     * loses that saving). */
     pt->remote = remote;
     pt->has_tuple = true;
+    (void)sfu_udp_socket_connect(pt->rtp_sock, (const struct sockaddr *)&remote);
     if (have_rtcp) {
       pt->rtcp_remote = rtcp_remote;
       pt->has_rtcp_tuple = true;
+      (void)sfu_udp_socket_connect(pt->rtcp_sock, (const struct sockaddr *)&rtcp_remote);
     } else {
       pt->rtcp_remote = remote;
       pt->has_rtcp_tuple = true;
