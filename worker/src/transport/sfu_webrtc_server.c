@@ -7,6 +7,7 @@
 #include "fbs_generated.h"
 #include "sfu_error.h"
 #include "sfu_listen_info_fbs.h"
+#include "sfu_listen_sock.h"
 #include "sfu_request.h"
 #include "sfu_stun.h"
 #include "sfu_tcp_conn.h"
@@ -21,17 +22,6 @@ bool sfu_webrtc_transport_owns_tuple(sfu_webrtc_transport_t *wt, const sfu_tuple
 const char *sfu_webrtc_transport_id(const sfu_webrtc_transport_t *wt, size_t *len);
 sfu_list_t *sfu_webrtc_transport_server_link(sfu_webrtc_transport_t *wt);
 sfu_webrtc_transport_t *sfu_webrtc_transport_from_server_link(sfu_list_t *link);
-
-typedef struct sfu__wrs_sock {
-  sfu_webrtc_server_t *srv;
-  sfu_proto_t proto;
-  sfu_udp_socket_t *udp;
-  sfu_tcp_server_t *tcp;
-  char ip[64];
-  char address[SFU_LISTEN_INFO_ANNOUNCED_MAX];
-  bool expose_internal;
-  uint16_t port;
-} sfu__wrs_sock_t;
 
 typedef struct sfu__ufrag_entry {
   char ufrag[257];
@@ -51,7 +41,7 @@ struct sfu_webrtc_server {
   sfu_list_t worker_link;
   char *id;
   size_t id_len;
-  sfu__wrs_sock_t socks[SFU_WRS_MAX_SOCKS];
+  sfu_listen_sock_t socks[SFU_WRS_MAX_SOCKS];
   size_t nsocks;
   sfu_list_t transports;
   sfu__ufrag_entry_t *ufrags;
@@ -163,31 +153,34 @@ static void sfu__dispatch(sfu_webrtc_server_t *srv, const sfu_tuple_t *tuple, ui
 }
 
 static void sfu__udp_packet(sfu_udp_socket_t *sock, const uint8_t *p, size_t len, const struct sockaddr *from) {
-  sfu__wrs_sock_t *s = sock->data;
+  sfu_listen_sock_t *s = sock->data;
+  sfu_webrtc_server_t *srv = s != NULL ? s->owner : NULL;
   sfu_tuple_t tuple;
-  if (s == NULL || s->srv == NULL || s->srv->closed) return;
+  if (srv == NULL || srv->closed) return;
   sfu_udp_socket_tuple(sock, from, &tuple);
-  sfu__dispatch(s->srv, &tuple, (uint8_t *)p, len, sfu_udp_packet_cap(len));
+  sfu__dispatch(srv, &tuple, (uint8_t *)p, len, sfu_udp_packet_cap(len));
 }
 
 static void sfu__tcp_packet(sfu_tcp_conn_t *conn, const uint8_t *p, size_t len) {
-  sfu__wrs_sock_t *s = conn->server != NULL ? conn->server->data : NULL;
+  sfu_listen_sock_t *s = conn->server != NULL ? conn->server->data : NULL;
+  sfu_webrtc_server_t *srv = s != NULL ? s->owner : NULL;
   sfu_tuple_t tuple;
   uint8_t buf[2048];
-  if (s == NULL || s->srv == NULL || s->srv->closed || len > sizeof(buf) - 256) return;
+  if (srv == NULL || srv->closed || len > sizeof(buf) - 256) return;
   memcpy(buf, p, len);
   sfu_tcp_conn_tuple(conn, &tuple);
-  sfu__dispatch(s->srv, &tuple, buf, len, sizeof(buf));
+  sfu__dispatch(srv, &tuple, buf, len, sizeof(buf));
 }
 
 static void sfu__tcp_closed(sfu_tcp_conn_t *conn, sfu_tcp_close_reason_t reason) {
-  sfu__wrs_sock_t *s = conn->server != NULL ? conn->server->data : NULL;
+  sfu_listen_sock_t *s = conn->server != NULL ? conn->server->data : NULL;
+  sfu_webrtc_server_t *srv = s != NULL ? s->owner : NULL;
   sfu_tuple_t tuple;
   (void)reason;
-  if (s == NULL || s->srv == NULL) return;
+  if (srv == NULL) return;
   sfu_tcp_conn_tuple(conn, &tuple);
-  sfu_webrtc_transport_t *wt = sfu__by_tuple(s->srv, &tuple);
-  sfu__remove_tuples(s->srv, NULL, &tuple);
+  sfu_webrtc_transport_t *wt = sfu__by_tuple(srv, &tuple);
+  sfu__remove_tuples(srv, NULL, &tuple);
   if (wt != NULL) sfu_webrtc_transport_tuple_gone(wt, &tuple);
 }
 
@@ -195,16 +188,8 @@ static void sfu__tcp_closed(sfu_tcp_conn_t *conn, sfu_tcp_close_reason_t reason)
 
 size_t sfu_webrtc_server_candidates(sfu_webrtc_server_t *srv, fb_builder_t *b, bool enable_udp, bool enable_tcp,
                                     bool prefer_udp, bool prefer_tcp, fb_ref_t *out, size_t max) {
-  size_t n = 0;
-  for (size_t i = 0; i < srv->nsocks; i++) {
-    sfu__wrs_sock_t *s = &srv->socks[i];
-    if ((s->proto == SFU_PROTO_UDP && !enable_udp) || (s->proto == SFU_PROTO_TCP && !enable_tcp)) continue;
-    bool preferred = (prefer_udp && s->proto == SFU_PROTO_UDP) || (prefer_tcp && s->proto == SFU_PROTO_TCP);
-    for (int internal = 0; internal < (s->expose_internal ? 2 : 1) && n < max; internal++, n++)
-      out[n] = sfu_ice_candidate_build(b, s->proto, internal ? s->ip : s->address, s->port,
-                                       sfu_ice_candidate_priority((uint32_t)n, preferred));
-  }
-  return n;
+  return sfu_listen_sock_candidates(srv->socks, srv->nsocks, b, enable_udp, enable_tcp, prefer_udp, prefer_tcp, out,
+                                    max);
 }
 
 static void sfu__dump(sfu_webrtc_server_t *srv, sfu_request_t *req) {
@@ -290,8 +275,7 @@ static void sfu__maybe_done(sfu_webrtc_server_t *srv) {
   if (--srv->pending_closes == 0) sfu_ctx_defer(srv->ctx, &srv->closing, sfu__reap);
 }
 
-static void sfu__udp_closed(sfu_udp_socket_t *s) { sfu__maybe_done(s->data); }
-static void sfu__tcp_closed_srv(sfu_tcp_server_t *s) { sfu__maybe_done(s->data); }
+static void sfu__sock_closed(void *owner) { sfu__maybe_done(owner); }
 
 void sfu_webrtc_server_close(sfu_webrtc_server_t *srv) {
   if (srv->closed) return;
@@ -300,20 +284,7 @@ void sfu_webrtc_server_close(sfu_webrtc_server_t *srv) {
   while (!sfu_list_empty(&srv->transports))
     sfu_webrtc_transport_server_closed(sfu_webrtc_transport_from_server_link(srv->transports.next));
   srv->pending_closes = 1;
-  for (size_t i = 0; i < srv->nsocks; i++) {
-    sfu__wrs_sock_t *s = &srv->socks[i];
-    s->srv = NULL;
-    if (s->udp != NULL) {
-      s->udp->data = srv;
-      srv->pending_closes++;
-      sfu_udp_socket_close(s->udp, sfu__udp_closed);
-    }
-    if (s->tcp != NULL) {
-      s->tcp->data = srv;
-      srv->pending_closes++;
-      sfu_tcp_server_close(s->tcp, sfu__tcp_closed_srv);
-    }
-  }
+  for (size_t i = 0; i < srv->nsocks; i++) srv->pending_closes += sfu_listen_sock_close(&srv->socks[i], srv, sfu__sock_closed);
   sfu__maybe_done(srv);
 }
 
@@ -347,22 +318,11 @@ int sfu_webrtc_server_create(sfu_worker_t *w, fb_table_t req, sfu_webrtc_server_
   srv->id_len = id.len;
   for (uint32_t i = 0; i < infos.len; i++) {
     sfu_listen_info_t li;
-    sfu__wrs_sock_t *s = &srv->socks[srv->nsocks];
+    const sfu_tcp_server_cbs_t cbs = {.on_connection = NULL, .on_packet = sfu__tcp_packet, .on_closed = sfu__tcp_closed};
     if ((r = sfu_listen_info_from_fbs(&li, fb_vec_table(infos, i), err, err_len)) != 0) goto fail;
-    s->srv = srv;
-    s->proto = li.protocol;
-    if (li.protocol == SFU_PROTO_UDP) {
-      if ((r = sfu_udp_socket_open(&s->udp, srv->ctx->loop, &w->port_manager, &li, sfu__udp_packet, s, err, err_len)) != 0)
-        goto fail;
-      s->port = sfu_udp_socket_local_port(s->udp);
-    } else {
-      sfu_tcp_server_cbs_t cbs = {.on_connection = NULL, .on_packet = sfu__tcp_packet, .on_closed = sfu__tcp_closed};
-      if ((r = sfu_tcp_server_open(&s->tcp, srv->ctx->loop, &w->port_manager, &li, &cbs, s, err, err_len)) != 0) goto fail;
-      s->port = sfu_tcp_server_local_port(s->tcp);
-    }
-    snprintf(s->ip, sizeof(s->ip), "%s", li.ip);
-    snprintf(s->address, sizeof(s->address), "%s", li.announced_address[0] ? li.announced_address : li.ip);
-    s->expose_internal = li.expose_internal_ip && li.announced_address[0] != '\0';
+    if ((r = sfu_listen_sock_open(&srv->socks[srv->nsocks], srv->ctx->loop, &w->port_manager, &li, sfu__udp_packet,
+                                  &cbs, srv, err, err_len)) != 0)
+      goto fail;
     srv->nsocks++;
   }
   srv->handler.on_request = sfu__on_request;

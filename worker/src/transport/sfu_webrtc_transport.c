@@ -9,6 +9,7 @@
 #include "sfu_error.h"
 #include "sfu_ice_server.h"
 #include "sfu_listen_info_fbs.h"
+#include "sfu_listen_sock.h"
 #include "sfu_router.h"
 #include "sfu_rtcp.h"
 #include "sfu_rtp_packet.h"
@@ -23,23 +24,12 @@
 
 #define SFU_WRT_MAX_SOCKS 16
 
-typedef struct sfu__wrt_sock {
-  struct sfu_webrtc_transport *wt;
-  sfu_proto_t proto;
-  sfu_udp_socket_t *udp;
-  sfu_tcp_server_t *tcp;
-  char address[SFU_LISTEN_INFO_ANNOUNCED_MAX]; /* announced or local ip */
-  char ip[SFU_LISTEN_INFO_IP_MAX];               /* local ip */
-  bool expose_internal;                          /* also a candidate with the local ip */
-  uint16_t port;
-} sfu__wrt_sock_t;
-
 struct sfu_webrtc_transport {
   sfu_transport_t base;
   sfu_worker_t *worker;
   sfu_webrtc_server_t *server; /* NULL: own sockets */
   sfu_list_t server_link;
-  sfu__wrt_sock_t socks[SFU_WRT_MAX_SOCKS];
+  sfu_listen_sock_t socks[SFU_WRT_MAX_SOCKS];
   size_t nsocks;
   sfu_ice_server_t *ice;
   sfu_dtls_t *dtls;
@@ -241,31 +231,34 @@ void sfu_webrtc_transport_receive(sfu_webrtc_transport_t *wt, const sfu_tuple_t 
 }
 
 static void sfu__udp_packet(sfu_udp_socket_t *sock, const uint8_t *p, size_t len, const struct sockaddr *from) {
-  sfu__wrt_sock_t *s = sock->data;
+  sfu_listen_sock_t *s = sock->data;
+  sfu_webrtc_transport_t *wt = s != NULL ? s->owner : NULL;
   sfu_tuple_t tuple;
-  if (s == NULL || s->wt == NULL) return;
+  if (wt == NULL) return;
   sfu_udp_socket_tuple(sock, from, &tuple);
   /* The receive buffer is the port manager's scratch: mutable, 64 KiB per datagram. */
-  sfu_webrtc_transport_receive(s->wt, &tuple, (uint8_t *)p, len, sfu_udp_packet_cap(len));
+  sfu_webrtc_transport_receive(wt, &tuple, (uint8_t *)p, len, sfu_udp_packet_cap(len));
 }
 
 static void sfu__tcp_packet(sfu_tcp_conn_t *conn, const uint8_t *p, size_t len) {
-  sfu__wrt_sock_t *s = conn->server != NULL ? conn->server->data : NULL;
+  sfu_listen_sock_t *s = conn->server != NULL ? conn->server->data : NULL;
+  sfu_webrtc_transport_t *wt = s != NULL ? s->owner : NULL;
   sfu_tuple_t tuple;
   uint8_t buf[SFU_SEND_BUF];
-  if (s == NULL || s->wt == NULL || len > sizeof(buf)) return;
+  if (wt == NULL || len > sizeof(buf)) return;
   memcpy(buf, p, len);
   sfu_tcp_conn_tuple(conn, &tuple);
-  sfu_webrtc_transport_receive(s->wt, &tuple, buf, len, sizeof(buf));
+  sfu_webrtc_transport_receive(wt, &tuple, buf, len, sizeof(buf));
 }
 
 static void sfu__tcp_closed(sfu_tcp_conn_t *conn, sfu_tcp_close_reason_t reason) {
-  sfu__wrt_sock_t *s = conn->server != NULL ? conn->server->data : NULL;
+  sfu_listen_sock_t *s = conn->server != NULL ? conn->server->data : NULL;
+  sfu_webrtc_transport_t *wt = s != NULL ? s->owner : NULL;
   sfu_tuple_t tuple;
   (void)reason;
-  if (s == NULL || s->wt == NULL || s->wt->ice == NULL) return;
+  if (wt == NULL || wt->ice == NULL) return;
   sfu_tcp_conn_tuple(conn, &tuple);
-  sfu_ice_server_remove_tuple(s->wt->ice, &tuple);
+  sfu_ice_server_remove_tuple(wt->ice, &tuple);
 }
 
 bool sfu_webrtc_transport_owns_tuple(sfu_webrtc_transport_t *wt, const sfu_tuple_t *tuple);
@@ -313,12 +306,7 @@ static fb_ref_t sfu__build_candidates(sfu_webrtc_transport_t *wt, fb_builder_t *
   }
   /* Priorities follow the listenInfos order (Node already ordered them by
    * preferUdp/preferTcp when it converted listenIps). */
-  for (size_t i = 0; i < wt->nsocks; i++) {
-    sfu__wrt_sock_t *s = &wt->socks[i];
-    for (int internal = 0; internal < (s->expose_internal ? 2 : 1); internal++, n++)
-      refs[n] = sfu_ice_candidate_build(b, s->proto, internal ? s->ip : s->address, s->port,
-                                        sfu_ice_candidate_priority((uint32_t)n, false));
-  }
+  n = sfu_listen_sock_candidates(wt->socks, wt->nsocks, b, true, true, false, false, refs, SFU_WRT_MAX_SOCKS * 2);
   return fb_create_vec_refs(b, refs, n);
 }
 
@@ -455,14 +443,8 @@ static void sfu__maybe_released(sfu_webrtc_transport_t *wt) {
   }
 }
 
-static void sfu__udp_closed(sfu_udp_socket_t *s) {
-  sfu_webrtc_transport_t *wt = s->data;
-  wt->pending_closes--;
-  sfu__maybe_released(wt);
-}
-
-static void sfu__tcp_srv_closed(sfu_tcp_server_t *s) {
-  sfu_webrtc_transport_t *wt = s->data;
+static void sfu__sock_closed(void *owner) {
+  sfu_webrtc_transport_t *wt = owner;
   wt->pending_closes--;
   sfu__maybe_released(wt);
 }
@@ -495,20 +477,7 @@ static void sfu__close(sfu_transport_t *t) {
     wt->pending_closes++;
     sfu_ice_server_close(wt->ice, sfu__ice_closed);
   }
-  for (size_t i = 0; i < wt->nsocks; i++) {
-    sfu__wrt_sock_t *s = &wt->socks[i];
-    s->wt = NULL;
-    if (s->udp != NULL) {
-      s->udp->data = wt;
-      wt->pending_closes++;
-      sfu_udp_socket_close(s->udp, sfu__udp_closed);
-    }
-    if (s->tcp != NULL) {
-      s->tcp->data = wt;
-      wt->pending_closes++;
-      sfu_tcp_server_close(s->tcp, sfu__tcp_srv_closed);
-    }
-  }
+  for (size_t i = 0; i < wt->nsocks; i++) wt->pending_closes += sfu_listen_sock_close(&wt->socks[i], wt, sfu__sock_closed);
   wt->pending_closes--;
   sfu__maybe_released(wt);
 }
@@ -557,25 +526,11 @@ static int sfu__open_socks(sfu_webrtc_transport_t *wt, fb_table_t opts, fb_vec_t
       snprintf(err, err_len, "too many listenInfos");
       return SFU_EINVAL;
     }
-    sfu__wrt_sock_t *s = &wt->socks[wt->nsocks];
-    s->wt = wt;
-    s->proto = li.protocol;
-    if (li.protocol == SFU_PROTO_UDP) {
-      if ((r = sfu_udp_socket_open(&s->udp, wt->base.ctx->loop, &wt->worker->port_manager, &li, sfu__udp_packet, s, err,
-                                   err_len)) != 0)
-        return r;
-      s->port = sfu_udp_socket_local_port(s->udp);
-    } else {
-      sfu_tcp_server_cbs_t cbs = {.on_connection = NULL, .on_packet = sfu__tcp_packet, .on_closed = sfu__tcp_closed};
-      if ((r = sfu_tcp_server_open(&s->tcp, wt->base.ctx->loop, &wt->worker->port_manager, &li, &cbs, s, err,
-                                   err_len)) != 0)
-        return r;
-      s->port = sfu_tcp_server_local_port(s->tcp);
-    }
+    const sfu_tcp_server_cbs_t cbs = {.on_connection = NULL, .on_packet = sfu__tcp_packet, .on_closed = sfu__tcp_closed};
+    if ((r = sfu_listen_sock_open(&wt->socks[wt->nsocks], wt->base.ctx->loop, &wt->worker->port_manager, &li,
+                                  sfu__udp_packet, &cbs, wt, err, err_len)) != 0)
+      return r;
     wt->nsocks++;
-    snprintf(s->address, sizeof(s->address), "%s", li.announced_address[0] ? li.announced_address : li.ip);
-    snprintf(s->ip, sizeof(s->ip), "%s", li.ip);
-    s->expose_internal = li.expose_internal_ip && li.announced_address[0] != '\0';
   }
   if (wt->nsocks == 0) {
     snprintf(err, err_len, "no UDP or TCP listenInfo enabled");
