@@ -206,6 +206,53 @@ test('video: consumers wait for a key frame and ask the producer for one (PLI)',
   worker.close();
 });
 
+test('transport stats: media counts as RTP, the producer\'s RTX as RTX, discarded packets only as bytes', async () => {
+  const { worker, router } = await setup();
+  const sender = await udpSocket();
+  const transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: true });
+  await transport.produce({
+    kind: 'video',
+    rtpParameters: {
+      codecs: [
+        { mimeType: 'video/VP8', payloadType: 96, clockRate: 90000 },
+        { mimeType: 'video/rtx', payloadType: 97, clockRate: 90000, parameters: { apt: 96 } },
+      ],
+      encodings: [{ ssrc: 3333, rtx: { ssrc: 3334 } }],
+    },
+  });
+  const to = transport.tuple.localPort;
+  let media = 0;
+  let rtxBytes = 0;
+  let other = 0;
+  for (let i = 0; i < 5; i++) {
+    const b = rtp({ pt: 96, seq: 100 + i, ts: 1000 + i * 3000, ssrc: 3333, payload: Buffer.concat([vp8(i === 0), Buffer.alloc(i * 10)]) });
+    media += b.length;
+    sender.send(b, to, '127.0.0.1');
+    await sleep(5);
+  }
+  for (let i = 0; i < 3; i++) {
+    const b = rtp({ pt: 97, seq: 500 + i, ts: 1000, ssrc: 3334, payload: Buffer.concat([Buffer.from([0, 100 + i]), vp8(false)]) });
+    rtxBytes += b.length;
+    sender.send(b, to, '127.0.0.1');
+    await sleep(5);
+  }
+  // Payload type 100 is not one of the producer's codecs: discarded.
+  for (let i = 0; i < 2; i++) {
+    const b = rtp({ pt: 100, seq: 105 + i, ts: 99000, ssrc: 3333, payload: vp8(false) });
+    other += b.length;
+    sender.send(b, to, '127.0.0.1');
+    await sleep(5);
+  }
+  await sleep(200);
+  const [st] = await transport.getStats();
+  assert.equal(st.rtpBytesReceived, media);
+  assert.equal(st.rtxBytesReceived, rtxBytes);
+  assert.equal(st.bytesReceived, media + rtxBytes + other);
+  assert.ok(st.rtxRecvBitrate > 0);
+  sender.close();
+  worker.close();
+});
+
 test('SRTP: worker to worker through two SRTP PlainTransports, every suite', async () => {
   for (const suite of ['AEAD_AES_256_GCM', 'AEAD_AES_128_GCM', 'AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32']) {
     const { worker, router } = await setup();

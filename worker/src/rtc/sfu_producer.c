@@ -314,7 +314,7 @@ static void sfu__send_score(sfu_producer_t *p) {
                  body);
 }
 
-void sfu_producer_receive_rtp(sfu_producer_t *p, sfu_rtp_packet_t *pkt, uint64_t now_ms) {
+sfu_producer_rtp_result_t sfu_producer_receive_rtp(sfu_producer_t *p, sfu_rtp_packet_t *pkt, uint64_t now_ms) {
   sfu_transport_t *t = p->transport;
   size_t idx = SIZE_MAX;
 
@@ -328,13 +328,14 @@ void sfu_producer_receive_rtp(sfu_producer_t *p, sfu_rtp_packet_t *pkt, uint64_t
     const sfu_rtp_encoding_t *e = &p->params.encodings[i];
     if (e->has_rtx && e->rtx_ssrc == pkt->ssrc) {
       if (p->encodings[i].stream_active) p->encodings[i].stream.rtx_packets_discarded++;
-      return;
+      return SFU_PRODUCER_RTP_RTX;
     }
   }
   if (idx == SIZE_MAX) {
     const char *rid = NULL;
     size_t rid_len = 0;
-    if (t->recv_rrid_id != 0 && sfu_rtp_read_string(pkt, t->recv_rrid_id, &rid, &rid_len)) return; /* RTX by RID */
+    if (t->recv_rrid_id != 0 && sfu_rtp_read_string(pkt, t->recv_rrid_id, &rid, &rid_len))
+      return SFU_PRODUCER_RTP_RTX; /* RTX by repaired RID */
     if (t->recv_rid_id != 0 && sfu_rtp_read_string(pkt, t->recv_rid_id, &rid, &rid_len)) {
       for (size_t i = 0; i < p->nencodings; i++) {
         fb_str_t r = p->encodings[i].rid;
@@ -346,7 +347,7 @@ void sfu_producer_receive_rtp(sfu_producer_t *p, sfu_rtp_packet_t *pkt, uint64_t
     } else if (p->nencodings == 1 && !p->encodings[0].has_ssrc && p->encodings[0].rid.ptr == NULL) {
       idx = 0;
     }
-    if (idx == SIZE_MAX) return;
+    if (idx == SIZE_MAX) return SFU_PRODUCER_RTP_DISCARDED;
     p->encodings[idx].has_ssrc = true;
     p->encodings[idx].ssrc = pkt->ssrc;
   }
@@ -355,10 +356,10 @@ void sfu_producer_receive_rtp(sfu_producer_t *p, sfu_rtp_packet_t *pkt, uint64_t
   /* Payload type: must be the encoding's media codec (RTX/FEC payloads are not forwarded). */
   uint8_t mapped_pt = pkt->payload_type < 128 ? p->pt_map[pkt->payload_type] : 0xff;
   const sfu_rtp_codec_t *codec = sfu_rtp_params_codec_by_pt(&p->params, pkt->payload_type);
-  if (mapped_pt == 0xff || codec == NULL || codec->id == SFU_CID_RTX) return;
+  if (mapped_pt == 0xff || codec == NULL || codec->id == SFU_CID_RTX) return SFU_PRODUCER_RTP_DISCARDED;
 
   if (!pe->stream_active) sfu__init_stream(p, idx);
-  if (!sfu_rtp_stream_recv(&pe->stream, pkt, now_ms)) return;
+  if (!sfu_rtp_stream_recv(&pe->stream, pkt, now_ms)) return SFU_PRODUCER_RTP_DISCARDED;
   if (!p->scored) {
     p->scored = true;
     sfu__send_score(p);
@@ -378,11 +379,12 @@ void sfu_producer_receive_rtp(sfu_producer_t *p, sfu_rtp_packet_t *pkt, uint64_t
   sfu_rtp_set_payload_type(pkt, mapped_pt);
   sfu_rtp_set_ssrc(pkt, pe->mapped_ssrc);
 
-  if (p->paused) return;
+  if (p->paused) return SFU_PRODUCER_RTP_MEDIA;
   sfu_list_t *it, *tmp;
   sfu_list_foreach_safe(it, tmp, &p->consumers) {
     sfu_consumer_send_rtp(sfu_container_of(it, sfu_consumer_t, producer_link), pkt, now_ms);
   }
+  return SFU_PRODUCER_RTP_MEDIA;
 }
 
 void sfu_producer_receive_sr(sfu_producer_t *p, const sfu_rtcp_sr_t *sr, uint64_t now_ms) {

@@ -68,8 +68,15 @@ int sfu_producer_create(sfu_ctx_t *ctx, sfu_transport_t *t, fb_table_t req, sfu_
 /* Closes its consumers (telling Node each time), unregisters it; freed after the loop turn. */
 void sfu_producer_close(sfu_producer_t *p);
 
-/* A media packet the transport's listener matched to this producer (mutable buffer). */
-void sfu_producer_receive_rtp(sfu_producer_t *p, sfu_rtp_packet_t *pkt, uint64_t now_ms);
+/* What became of a packet given to sfu_producer_receive_rtp(). */
+typedef enum sfu_producer_rtp_result {
+  SFU_PRODUCER_RTP_MEDIA,     /* a media packet of one of its streams (forwarded unless paused) */
+  SFU_PRODUCER_RTP_RTX,       /* a retransmission (RTX SSRC or repaired RID): counted, not forwarded */
+  SFU_PRODUCER_RTP_DISCARDED, /* unknown stream, payload type or a packet the stream refused */
+} sfu_producer_rtp_result_t;
+
+/* A packet the transport's listener matched to this producer (mutable buffer). */
+sfu_producer_rtp_result_t sfu_producer_receive_rtp(sfu_producer_t *p, sfu_rtp_packet_t *pkt, uint64_t now_ms);
 void sfu_producer_receive_sr(sfu_producer_t *p, const sfu_rtcp_sr_t *sr, uint64_t now_ms);
 /* Fills RR blocks for every active stream; returns how many (<= max). */
 size_t sfu_producer_fill_rr(sfu_producer_t *p, sfu_rtcp_rb_t *rbs, size_t max, uint64_t now_ms);

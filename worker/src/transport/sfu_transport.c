@@ -236,14 +236,25 @@ void sfu_transport_receive_rtp(sfu_transport_t *t, uint8_t *buf, size_t len, siz
     SFU_DEBUG_TAG(&t->ctx->log, rtp, "dropping invalid RTP packet [len:%zu]", len);
     return;
   }
-  t->stats.rtp_bytes_received += len;
-  sfu_rate_add(&t->stats.rtp_recv_rate, now, len);
   sfu_producer_t *p = sfu__listener_find(t, &pkt);
   if (p == NULL) {
     SFU_DEBUG_TAG(&t->ctx->log, rtp, "no producer for RTP packet [ssrc:%u, pt:%u]", pkt.ssrc, pkt.payload_type);
     return;
   }
-  sfu_producer_receive_rtp(p, &pkt, now);
+  /* As mediasoup: RTP counters are media packets a producer took, RTX
+   * counters its retransmissions; discarded packets count only in bytes_received. */
+  switch (sfu_producer_receive_rtp(p, &pkt, now)) {
+    case SFU_PRODUCER_RTP_MEDIA:
+      t->stats.rtp_bytes_received += len;
+      sfu_rate_add(&t->stats.rtp_recv_rate, now, len);
+      break;
+    case SFU_PRODUCER_RTP_RTX:
+      t->stats.rtx_bytes_received += len;
+      sfu_rate_add(&t->stats.rtx_recv_rate, now, len);
+      break;
+    case SFU_PRODUCER_RTP_DISCARDED:
+      break;
+  }
 }
 
 static sfu_consumer_t *sfu__consumer_by_ssrc(sfu_transport_t *t, uint32_t ssrc) {
