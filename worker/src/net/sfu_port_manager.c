@@ -40,14 +40,29 @@ int sfu_port_manager_init(sfu_port_manager_t *pm, uint16_t min_port, uint16_t ma
 }
 
 void sfu_port_manager_destroy(sfu_port_manager_t *pm) {
-  free(pm->udp_buf);
-  pm->udp_buf = NULL;
+  if (pm->udp_rx != NULL) free(pm->udp_rx->buf);
+  free(pm->udp_rx);
+  pm->udp_rx = NULL;
 }
 
-uint8_t *sfu_port_manager_udp_buffer(sfu_port_manager_t *pm, size_t *len) {
-  if (pm->udp_buf == NULL) pm->udp_buf = malloc((size_t)SFU_PORT_MANAGER_UDP_CHUNK * SFU_PORT_MANAGER_UDP_CHUNKS);
-  *len = pm->udp_buf != NULL ? (size_t)SFU_PORT_MANAGER_UDP_CHUNK * SFU_PORT_MANAGER_UDP_CHUNKS : 0;
-  return pm->udp_buf;
+sfu_udp_rx_batch_t *sfu_port_manager_udp_rx(sfu_port_manager_t *pm) {
+  sfu_udp_rx_batch_t *rx;
+  if (pm->udp_rx != NULL) return pm->udp_rx;
+  if ((rx = calloc(1, sizeof(*rx))) == NULL) return NULL;
+  if ((rx->buf = malloc((size_t)SFU_PORT_MANAGER_UDP_CHUNK * SFU_PORT_MANAGER_UDP_CHUNKS)) == NULL) {
+    free(rx);
+    return NULL;
+  }
+  for (unsigned i = 0; i < SFU_PORT_MANAGER_UDP_CHUNKS; i++) {
+    rx->iov[i].iov_base = rx->buf + (size_t)i * SFU_PORT_MANAGER_UDP_CHUNK;
+    rx->iov[i].iov_len = SFU_PORT_MANAGER_UDP_CHUNK;
+    rx->msgs[i].msg_hdr.msg_iov = &rx->iov[i];
+    rx->msgs[i].msg_hdr.msg_iovlen = 1;
+    rx->msgs[i].msg_hdr.msg_name = &rx->from[i];
+    rx->msgs[i].msg_hdr.msg_namelen = sizeof(rx->from[i]);
+  }
+  pm->udp_rx = rx;
+  return rx;
 }
 
 size_t sfu_port_manager_count(const sfu_port_manager_t *pm) { return sfu_list_count(&pm->bindings); }

@@ -54,6 +54,16 @@ typedef struct sfu_bound_socket {
   uint32_t attempts; /* bind() calls made */
 } sfu_bound_socket_t;
 
+/* The shared UDP receive batch: one recvmmsg() header per chunk, with its
+ * iovec and source address buffer wired once at allocation. After a call a
+ * reader resets msg_namelen of the entries the kernel filled. */
+typedef struct sfu_udp_rx_batch {
+  struct mmsghdr msgs[SFU_PORT_MANAGER_UDP_CHUNKS];
+  struct iovec iov[SFU_PORT_MANAGER_UDP_CHUNKS];
+  struct sockaddr_storage from[SFU_PORT_MANAGER_UDP_CHUNKS];
+  uint8_t *buf; /* SFU_PORT_MANAGER_UDP_CHUNK * _CHUNKS bytes */
+} sfu_udp_rx_batch_t;
+
 typedef struct sfu_port_manager_stats {
   uint64_t binds;         /* successful */
   uint64_t bind_attempts; /* bind() calls */
@@ -64,13 +74,13 @@ typedef struct sfu_port_manager {
   uint16_t min_port, max_port; /* the worker's --rtcMinPort..--rtcMaxPort */
   uint64_t rng;                /* xorshift64* state */
   sfu_list_t bindings;
-  uint8_t *udp_buf; /* lazily allocated, SFU_PORT_MANAGER_UDP_CHUNK * _CHUNKS bytes */
+  sfu_udp_rx_batch_t *udp_rx; /* lazily allocated */
   sfu_port_manager_stats_t stats;
 } sfu_port_manager_t;
 
 /* 0, or SFU_EINVAL when min == 0 or min > max. */
 int sfu_port_manager_init(sfu_port_manager_t *pm, uint16_t min_port, uint16_t max_port);
-/* Frees the UDP buffer. Call after every socket was closed. */
+/* Frees the UDP receive batch. Call after every socket was closed. */
 void sfu_port_manager_destroy(sfu_port_manager_t *pm);
 
 /* Binds a socket for li (validated: sfu_listen_info_validate()) and records
@@ -86,7 +96,7 @@ void sfu_port_manager_release(sfu_port_manager_t *pm, sfu_port_binding_t *b);
 /* Number of live bindings. */
 size_t sfu_port_manager_count(const sfu_port_manager_t *pm);
 
-/* The shared UDP receive buffer (NULL if it cannot be allocated). */
-uint8_t *sfu_port_manager_udp_buffer(sfu_port_manager_t *pm, size_t *len);
+/* The shared UDP receive batch (NULL if it cannot be allocated). */
+sfu_udp_rx_batch_t *sfu_port_manager_udp_rx(sfu_port_manager_t *pm);
 
 #endif

@@ -46,10 +46,17 @@ static int sfu__udp_sendto(int fd, const uint8_t *p, size_t len, const struct so
   return -errno;
 }
 
+static void sfu__udp_on_poll(uv_poll_t *h, int status, int events);
+
+/* (Re)starts the poll: readable always, writable while datagrams are queued. */
+static void sfu__udp_poll_start(sfu_udp_socket_t *sock) {
+  (void)uv_poll_start(&sock->handle, UV_READABLE | (sock->polling_writable ? UV_WRITABLE : 0), sfu__udp_on_poll);
+}
+
 static void sfu__udp_poll(sfu_udp_socket_t *sock, bool writable) {
   if (writable == sock->polling_writable) return;
   sock->polling_writable = writable;
-  (void)uv_poll_start(&sock->handle, UV_READABLE | (writable ? UV_WRITABLE : 0), sock->poll_cb);
+  sfu__udp_poll_start(sock);
 }
 
 /* To the connected peer: send() (the kernel uses the route cached by
@@ -84,29 +91,14 @@ static void sfu__udp_flush(sfu_udp_socket_t *sock) {
  * the loop again at once). Unlike libuv's reader it does not call again until
  * EAGAIN, which costs an empty syscall per wakeup. */
 static void sfu__udp_read(sfu_udp_socket_t *sock) {
-  struct mmsghdr msgs[SFU_PORT_MANAGER_UDP_CHUNKS];
-  struct iovec iov[SFU_PORT_MANAGER_UDP_CHUNKS];
-  struct sockaddr_storage from[SFU_PORT_MANAGER_UDP_CHUNKS];
-  size_t buf_len = 0;
-  uint8_t *buf = sfu_port_manager_udp_buffer(sock->pm, &buf_len);
+  sfu_udp_rx_batch_t *rx = sfu_port_manager_udp_rx(sock->pm);
   int n;
 
-  if (buf == NULL) {
+  if (rx == NULL) {
     sock->stats.recv_errors++;
     return;
   }
-  for (unsigned i = 0; i < SFU_PORT_MANAGER_UDP_CHUNKS; i++) {
-    iov[i].iov_base = buf + (size_t)i * SFU_PORT_MANAGER_UDP_CHUNK;
-    iov[i].iov_len = SFU_PORT_MANAGER_UDP_CHUNK;
-    msgs[i].msg_hdr.msg_iov = &iov[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
-    msgs[i].msg_hdr.msg_name = &from[i];
-    msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
-    msgs[i].msg_hdr.msg_control = NULL;
-    msgs[i].msg_hdr.msg_controllen = 0;
-    msgs[i].msg_hdr.msg_flags = 0;
-  }
-  do n = recvmmsg(sock->fd, msgs, SFU_PORT_MANAGER_UDP_CHUNKS, MSG_DONTWAIT, NULL);
+  do n = recvmmsg(sock->fd, rx->msgs, SFU_PORT_MANAGER_UDP_CHUNKS, MSG_DONTWAIT, NULL);
   while (n < 0 && errno == EINTR);
   if (n < 0) {
     if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH)
@@ -116,17 +108,18 @@ static void sfu__udp_read(sfu_udp_socket_t *sock) {
     return;
   }
   sock->stats.recv_calls++;
+  for (int i = 0; i < n; i++) rx->msgs[i].msg_hdr.msg_namelen = sizeof(rx->from[i]); /* for the next call */
   for (int i = 0; i < n && sock->handle.data != NULL; i++) {
-    size_t len = msgs[i].msg_len;
-    const struct sockaddr *addr = (const struct sockaddr *)&from[i];
-    if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+    size_t len = rx->msgs[i].msg_len;
+    const struct sockaddr *addr = (const struct sockaddr *)&rx->from[i];
+    if (rx->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
       sock->stats.truncated_in++;
       continue;
     }
     if (len == 0 || (addr->sa_family != AF_INET && addr->sa_family != AF_INET6)) continue;
     sock->stats.packets_in++;
     sock->stats.bytes_in += (uint64_t)len;
-    sock->on_packet(sock, iov[i].iov_base, len, addr);
+    sock->on_packet(sock, rx->iov[i].iov_base, len, addr);
   }
 }
 
@@ -141,7 +134,7 @@ static void sfu__udp_on_poll(uv_poll_t *h, int status, int events) {
     socklen_t sl = sizeof(e);
     (void)getsockopt(sock->fd, SOL_SOCKET, SO_ERROR, &e, &sl);
     sock->stats.socket_errors++;
-    (void)uv_poll_start(&sock->handle, UV_READABLE | (sock->polling_writable ? UV_WRITABLE : 0), sock->poll_cb);
+    sfu__udp_poll_start(sock);
     return;
   }
   if (events & UV_WRITABLE) sfu__udp_flush(sock);
@@ -172,7 +165,6 @@ int sfu_udp_socket_open(sfu_udp_socket_t **out, uv_loop_t *loop, sfu_port_manage
   sock->pm = pm;
   sock->data = data;
   sock->on_packet = on_packet;
-  sock->poll_cb = sfu__udp_on_poll;
   sock->max_queued = SFU_UDP_SOCKET_MAX_QUEUED;
   sfu_list_init(&sock->send_queue);
 
@@ -193,7 +185,7 @@ int sfu_udp_socket_open(sfu_udp_socket_t **out, uv_loop_t *loop, sfu_port_manage
   if ((r = uv_poll_init_socket(loop, &sock->handle, bs.fd)) != 0)
     return sfu__udp_fail_open(sock, bs.fd, r, "uv_poll_init_socket()", err, err_len);
   sock->handle.data = sock;
-  if ((r = uv_poll_start(&sock->handle, UV_READABLE, sfu__udp_on_poll)) != 0) {
+  if ((r = uv_poll_start(&sock->handle, UV_READABLE, sfu__udp_on_poll)) != 0) { /* polling_writable is false */
     /* The handle was initialized: it must go through uv_close; memory is
      * freed in the close callback, without calling any user callback. */
     sfu_port_manager_release(pm, &sock->binding);

@@ -56,7 +56,6 @@ typedef struct sfu_udp_socket_stats {
 struct sfu_udp_socket {
   void *data; /* owner's */
   uv_poll_t handle; /* handle.data = this socket while open, NULL once closing */
-  uv_poll_cb poll_cb;
   int fd;           /* -1 once closed */
   sfu_list_t send_queue;
   bool polling_writable;
