@@ -10,10 +10,10 @@
 #include <strings.h>
 #include <sys/time.h>
 
+#include "sfu_dtls_record.h"
 #include "sfu_error.h"
 #include "sfu_log.h"
 
-#define SFU__DTLS_RECORD_HEADER 13
 #define SFU__DTLS_EXPORTER_LABEL "EXTRACTOR-dtls_srtp"
 /* Two master keys and two salts of the largest suite (AES-256-GCM: 2 * (32 + 12)). */
 #define SFU__DTLS_KEYING_MAX 88
@@ -68,7 +68,7 @@ sfu_dtls_role_t sfu_dtls_role_for_remote(sfu_dtls_role_t remote) {
 }
 
 bool sfu_dtls_is_dtls(const uint8_t *p, size_t len) {
-  return len >= SFU__DTLS_RECORD_HEADER && p[0] >= 20 && p[0] <= 63;
+  return len >= SFU_DTLS_RECORD_HEADER && p[0] >= 20 && p[0] <= 63;
 }
 
 const char *sfu_dtls_remote_cert(const sfu_dtls_t *d) {
@@ -87,10 +87,12 @@ static unsigned int sfu__dtls_timer_cb(SSL *ssl, unsigned int timer_us) {
 }
 
 static void sfu__dtls_info_cb(const SSL *ssl, int where, int ret) {
-  const sfu_dtls_t *d = SSL_get_app_data(ssl);
+  sfu_dtls_t *d = SSL_get_app_data(ssl);
   if (d == NULL) return;
   sfu_log_t *log = sfu__log(d);
   if ((where & SSL_CB_ALERT) != 0) {
+    if ((where & SSL_CB_READ) != 0) d->peer_alert = true;
+    if ((where & SSL_CB_WRITE) != 0) d->local_alert = ret & 0xff;
     if ((where & SSL_CB_READ) != 0)
       SFU_WARN_TAG(log, dtls, "received DTLS %s alert: %s", SSL_alert_type_string_long(ret),
                    SSL_alert_desc_string_long(ret));
@@ -115,8 +117,8 @@ static void sfu__dtls_info_cb(const SSL *ssl, int where, int ret) {
  * headers (type, version, epoch, sequence number, 16-bit length). */
 static size_t sfu__dtls_datagram_len(const uint8_t *p, size_t avail, size_t mtu) {
   size_t off = 0;
-  while (avail - off >= SFU__DTLS_RECORD_HEADER) {
-    size_t rec = SFU__DTLS_RECORD_HEADER + (((size_t)p[off + 11] << 8) | p[off + 12]);
+  while (avail - off >= SFU_DTLS_RECORD_HEADER) {
+    size_t rec = SFU_DTLS_RECORD_HEADER + (((size_t)p[off + 11] << 8) | p[off + 12]);
     if (rec > avail - off) break;
     if (off > 0 && off + rec > mtu) break;
     off += rec;
@@ -171,6 +173,10 @@ static int sfu__dtls_new_ssl(sfu_dtls_t *d) {
   d->wbio = SSL_get_wbio(ssl);
   d->hs_done = false;
   d->hs_deadline = 0;
+  d->peer_alert = false;
+  d->broken = false;
+  d->min_body = 0;
+  d->hello_len = 0;
   d->gen++;
   return 0;
 
@@ -367,6 +373,8 @@ static void sfu__dtls_finish_handshake(sfu_dtls_t *d) {
   if (d->cb.on_state != NULL) d->cb.on_state(d, SFU_DTLS_CONNECTED);
 }
 
+static bool sfu__dtls_survive(sfu_dtls_t *d, int err);
+
 /* After every SSL call: send what OpenSSL wrote, notice the end of the
  * handshake, a close_notify or a fatal error. false: stop, the SSL object is
  * gone (or the owner closed us / restarted in a callback). */
@@ -374,6 +382,8 @@ static bool sfu__dtls_check(sfu_dtls_t *d, int ret, int err) {
   uint32_t gen = d->gen;
   bool shutdown_received;
 
+  if ((err == SSL_ERROR_SSL || err == SSL_ERROR_SYSCALL) && !d->peer_alert && sfu__dtls_survive(d, err))
+    return false;
   sfu__dtls_flush(d);
   if (!sfu__dtls_alive(d, gen)) return false;
 
@@ -413,6 +423,167 @@ static bool sfu__dtls_check(sfu_dtls_t *d, int ret, int err) {
   } else {
     SFU_WARN_TAG(sfu__log(d), dtls, "connection failed [%s]", shutdown_received ? "close_notify" : "fatal error");
     sfu__dtls_end(d, SFU_DTLS_FAILED, false);
+  }
+  return false;
+}
+
+/* ---- records in ---- */
+
+/* The smallest epoch-1 record body of the negotiated (or pending) cipher, 0
+ * while none is chosen. */
+static size_t sfu__dtls_cipher_min_body(const SSL *ssl, bool hs_done) {
+  const SSL_CIPHER *c = hs_done ? SSL_get_current_cipher(ssl) : SSL_get_pending_cipher(ssl);
+  const EVP_CIPHER *ec;
+  const EVP_MD *md;
+  int nid;
+  bool aead;
+  size_t block = 16, mac = 20;
+
+  if (c == NULL) return 0;
+  nid = SSL_CIPHER_get_cipher_nid(c);
+  aead = SSL_CIPHER_is_aead(c) != 0;
+  if (!aead) {
+    if ((ec = EVP_get_cipherbynid(nid)) != NULL) block = (size_t)EVP_CIPHER_get_block_size(ec);
+    if ((md = EVP_get_digestbynid(SSL_CIPHER_get_digest_nid(c))) != NULL) mac = (size_t)EVP_MD_get_size(md);
+  }
+  return sfu_dtls_record_min_body(aead, nid == NID_chacha20_poly1305, strstr(SSL_CIPHER_get_name(c), "CCM8") != NULL,
+                                  block, mac);
+}
+
+/* Counts the records of a datagram (a truncated tail counts as one). */
+static uint64_t sfu__dtls_count_records(const uint8_t *p, size_t len) {
+  sfu_dtls_record_t rec;
+  size_t off = 0;
+  uint64_t n = 0;
+  sfu_dtls_rec_status_t st;
+  while ((st = sfu_dtls_record_next(p, len, &off, &rec)) == SFU_DTLS_REC_OK) n++;
+  return st == SFU_DTLS_REC_TRUNCATED ? n + 1 : n;
+}
+
+static int sfu__dtls_restart_server(sfu_dtls_t *d);
+
+/* Gives OpenSSL the records of the datagram that pass sfu_dtls_record_check,
+ * in their order, as one datagram. Returns how many it gave. */
+static size_t sfu__dtls_feed(sfu_dtls_t *d, const uint8_t *p, size_t len) {
+  sfu_dtls_record_policy_t pol;
+  sfu_dtls_record_t rec;
+  size_t off = 0, start, accepted = 0, refused = 0;
+  uint32_t hello_len = 0;
+  sfu_dtls_rec_status_t st;
+
+  if (d->dc->opts.unfiltered_records) {
+    if (BIO_write(d->rbio, p, (int)len) != (int)len) return 0;
+    return 1;
+  }
+  if (d->min_body == 0) d->min_body = sfu__dtls_cipher_min_body(d->ssl, d->hs_done);
+  pol.hs_done = d->hs_done;
+  pol.awaiting_hello = d->awaiting_hello;
+  pol.min_body = d->min_body;
+
+  /* First pass: does every record pass? Then the datagram goes as it is. */
+  for (;;) {
+    sfu_dtls_rec_verdict_t v;
+    if ((st = sfu_dtls_record_next(p, len, &off, &rec)) != SFU_DTLS_REC_OK) break;
+    v = sfu_dtls_record_check(&rec, &pol);
+    if (v == SFU_DTLS_REC_ACCEPT) {
+      if (accepted++ == 0 && pol.awaiting_hello) hello_len = sfu_dtls_record_hs_msg_len(&rec);
+      continue;
+    }
+    refused++;
+    SFU_DEBUG_TAG(sfu__log(d), dtls, "dropping DTLS record [%s, type:%u, version:0x%04x, epoch:%u, length:%zu]",
+                  sfu_dtls_rec_verdict_name(v), (unsigned)rec.type, (unsigned)rec.version, (unsigned)rec.epoch,
+                  rec.body_len);
+  }
+  if (st == SFU_DTLS_REC_TRUNCATED) {
+    refused++;
+    SFU_DEBUG_TAG(sfu__log(d), dtls, "dropping truncated DTLS record [offset:%zu, datagram:%zu]", off, len);
+  }
+  d->stats.records_dropped += refused;
+  if (accepted == 0) return 0;
+  if (hello_len != 0) {
+    /* OpenSSL keeps ClientHello fragments until the message is whole and
+     * drops fragments that disagree with the ones it has: a stray fragment
+     * would block the real ClientHello for good. One of another length
+     * starts the wait over. */
+    if (d->hello_len != 0 && d->hello_len != hello_len && sfu__dtls_restart_server(d) != 0) return 0;
+    d->hello_len = hello_len;
+  }
+  if (refused == 0) return BIO_write(d->rbio, p, (int)len) == (int)len ? accepted : 0;
+
+  /* Second pass: only the accepted records (the memory BIO keeps them as one datagram). */
+  off = 0;
+  for (;;) {
+    start = off;
+    if (sfu_dtls_record_next(p, len, &off, &rec) != SFU_DTLS_REC_OK) break;
+    if (sfu_dtls_record_check(&rec, &pol) != SFU_DTLS_REC_ACCEPT) continue;
+    if (BIO_write(d->rbio, p + start, (int)(off - start)) != (int)(off - start)) return 0;
+  }
+  return accepted;
+}
+
+/* A server that has taken no ClientHello drops its SSL object (and what
+ * OpenSSL wrote) and waits with a new one. 0, or SFU_ECRYPTO after which
+ * the association FAILED. */
+static int sfu__dtls_restart_server(sfu_dtls_t *d) {
+  int r;
+  sfu__dtls_drop_ssl(d, false);
+  if ((r = sfu__dtls_new_ssl(d)) != 0) {
+    sfu__dtls_end(d, SFU_DTLS_FAILED, false);
+    return r;
+  }
+  SSL_set_accept_state(d->ssl);
+  return 0;
+}
+
+/* Alerts OpenSSL sends for bytes it could not parse (RFC 5246 7.2.2), as
+ * opposed to a well-formed hello it cannot agree with (handshake_failure,
+ * protocol_version, insufficient_security, ...). */
+static bool sfu__dtls_alert_is_malformed(int desc) {
+  switch (desc) {
+    case SSL3_AD_UNEXPECTED_MESSAGE:
+    case SSL3_AD_BAD_RECORD_MAC:
+    case TLS1_AD_RECORD_OVERFLOW:
+    case SSL3_AD_ILLEGAL_PARAMETER:
+    case TLS1_AD_DECODE_ERROR:
+    case TLS1_AD_INTERNAL_ERROR:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/* OpenSSL failed on a record without an alert from the peer: a malformed or
+ * forged record that got past sfu_dtls_record_check, or an OpenSSL bug of
+ * one patch level. Such a record must not end the association (RFC 6347
+ * 4.1.2.7). true: handled, the SSL call's output (its fatal alert) was
+ * discarded; false: a real handshake failure, end it as usual. */
+static bool sfu__dtls_survive(sfu_dtls_t *d, int err) {
+  sfu_log_t *log = sfu__log(d);
+
+  if (d->state == SFU_DTLS_CONNECTED) {
+    /* OpenSSL's SSL object is unusable after a fatal error, but the SRTP
+     * keys are in place and the media must go on: stay CONNECTED, keep the
+     * alert to ourselves, read and send no more DTLS records. */
+    sfu__dtls_log_ssl_errors(d->dc->ctx, err == SSL_ERROR_SSL ? "SSL_ERROR_SSL" : "SSL_ERROR_SYSCALL");
+    SFU_WARN_TAG(log, dtls, "OpenSSL failed on a received record; DTLS stays connected for SRTP, without "
+                            "further DTLS records");
+    (void)BIO_reset(d->wbio);
+    d->broken = true;
+    d->stats.record_errors++;
+    uv_timer_stop(d->timer);
+    return true;
+  }
+  if (d->awaiting_hello && (SSL_get_state(d->ssl) == TLS_ST_BEFORE || sfu__dtls_alert_is_malformed(d->local_alert))) {
+    /* No ClientHello was taken before this datagram, and OpenSSL failed on
+     * it before reading a ClientHello or because what looked like one was
+     * malformed (not because it could not agree with a real client):
+     * nothing was negotiated, so wait for a real ClientHello with a fresh
+     * object, and send no alert (it would go to the real client). */
+    sfu__dtls_log_ssl_errors(d->dc->ctx, err == SSL_ERROR_SSL ? "SSL_ERROR_SSL" : "SSL_ERROR_SYSCALL");
+    SFU_DEBUG_TAG(log, dtls, "OpenSSL failed before a ClientHello; waiting for one with a new DTLS object");
+    d->stats.record_errors++;
+    (void)sfu__dtls_restart_server(d);
+    return true;
   }
   return false;
 }
@@ -525,10 +696,17 @@ int sfu_dtls_process(sfu_dtls_t *d, const uint8_t *p, size_t len) {
   }
   d->stats.datagrams_in++;
   d->stats.bytes_in += len;
+  if (d->broken) {
+    d->stats.records_dropped += sfu__dtls_count_records(p, len);
+    return 0;
+  }
 
+  d->peer_alert = false;
+  d->local_alert = -1;
+  d->awaiting_hello = d->role == SFU_DTLS_ROLE_SERVER && !d->hs_done && SSL_get_state(d->ssl) == TLS_ST_BEFORE;
   ERR_clear_error();
-  if (BIO_write(d->rbio, p, (int)len) != (int)len) {
-    sfu__dtls_log_ssl_errors(d->dc->ctx, "BIO_write");
+  if (sfu__dtls_feed(d, p, len) == 0) {
+    if (ERR_peek_error() != 0) sfu__dtls_log_ssl_errors(d->dc->ctx, "BIO_write");
     return 0;
   }
   gen = d->gen;
@@ -559,7 +737,7 @@ int sfu_dtls_process(sfu_dtls_t *d, const uint8_t *p, size_t len) {
 
 int sfu_dtls_send_app_data(sfu_dtls_t *d, const uint8_t *p, size_t len) {
   int w;
-  if (d->closing || d->ssl == NULL || d->state != SFU_DTLS_CONNECTED) {
+  if (d->closing || d->ssl == NULL || d->state != SFU_DTLS_CONNECTED || d->broken) {
     SFU_WARN_TAG(sfu__log(d), dtls, "cannot send application data while DTLS is not fully connected");
     return SFU_ESTATE;
   }
@@ -588,7 +766,7 @@ void sfu_dtls_close(sfu_dtls_t *d, sfu_dtls_close_cb cb) {
   if (d->closing) return;
   d->closing = true;
   d->close_cb = cb;
-  if (d->ssl != NULL && d->state == SFU_DTLS_CONNECTED) {
+  if (d->ssl != NULL && d->state == SFU_DTLS_CONNECTED && !d->broken) {
     SFU_DEBUG_TAG(sfu__log(d), dtls, "sending close_notify");
     ERR_clear_error();
     (void)SSL_shutdown(d->ssl);

@@ -69,6 +69,10 @@ typedef struct sfu_dtls_stats {
                          * comes after its timer expired: not counted) */
   uint64_t app_data_in;
   uint64_t app_data_out;
+  uint64_t records_dropped; /* refused before OpenSSL (sfu_dtls_record_check),
+                             * truncated tails, and records after a local error */
+  uint64_t record_errors;   /* OpenSSL failed on a record it was given and the
+                             * association survived it (see sfu_dtls_process) */
 } sfu_dtls_stats_t;
 
 struct sfu_dtls {
@@ -84,6 +88,13 @@ struct sfu_dtls {
   uint64_t hs_deadline; /* uv_hrtime() ms limit of the running handshake, 0 = none */
   uint32_t gen;         /* bumped whenever ssl is replaced or dropped */
   bool hs_done;         /* OpenSSL finished the handshake */
+  bool peer_alert;      /* OpenSSL read an alert from the peer (this datagram) */
+  bool awaiting_hello;  /* a server that had taken no ClientHello when this datagram came */
+  int local_alert;      /* description of the alert OpenSSL sent last (this datagram), -1 none */
+  uint32_t hello_len;   /* awaiting a ClientHello: the message length its fragments so far gave */
+  bool broken;          /* CONNECTED, but OpenSSL failed on its own: the SRTP
+                         * keys stay, no more DTLS records are read or sent */
+  size_t min_body;      /* smallest epoch-1 record body for the cipher, 0 = none yet */
   bool has_remote_fp;
   sfu_fingerprint_alg_t remote_fp_alg;
   char remote_fp[SFU_FINGERPRINT_MAX + 1];
@@ -115,8 +126,14 @@ int sfu_dtls_set_remote_fingerprint(sfu_dtls_t *d, sfu_fingerprint_alg_t alg, co
 bool sfu_dtls_is_dtls(const uint8_t *p, size_t len);
 
 /* One received datagram. 0, SFU_EPROTO (not DTLS), SFU_ESTATE (not running:
- * dropped). Handshake and record errors are not errors of the call: they
- * show as state changes. */
+ * dropped). Invalid records are silently discarded (RFC 6347 4.1.2.7):
+ * every record is checked first (sfu_dtls_record_check) and only the ones
+ * that are well formed for the current state reach OpenSSL; the rest count
+ * in stats.records_dropped. Should OpenSSL still fail on a record without
+ * the peer having sent an alert, the association is not ended: a CONNECTED
+ * one keeps its state (and so its SRTP keys) with its alert unsent, and a
+ * server that had not taken a ClientHello starts over, waiting for one.
+ * Alerts from the peer close (close_notify) or fail it as usual. */
 int sfu_dtls_process(sfu_dtls_t *d, const uint8_t *p, size_t len);
 
 /* 0, SFU_ESTATE (not CONNECTED), SFU_EINVAL (len 0), SFU_ETOOBIG

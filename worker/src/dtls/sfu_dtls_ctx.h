@@ -9,6 +9,7 @@
 #define SFU_DTLS_CTX_H
 
 #include <openssl/ssl.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,8 @@ typedef struct sfu_dtls_ctx_options {
   uint32_t initial_rto_ms;       /* 0: SFU_DTLS_DEFAULT_INITIAL_RTO_MS */
   uint32_t handshake_timeout_ms; /* 0: SFU_DTLS_DEFAULT_HANDSHAKE_TIMEOUT_MS */
   const char *srtp_profiles;     /* NULL: SFU_DTLS_SRTP_PROFILES (tests narrow it) */
+  bool unfiltered_records;       /* tests only: hand OpenSSL every record, without
+                                  * the checks of sfu_dtls_record.h */
 } sfu_dtls_ctx_options_t;
 
 typedef struct sfu_dtls_ctx {
