@@ -18,6 +18,7 @@ import producerRoutes from './routes/producers';
 import consumerRoutes from './routes/consumers';
 import roomRoutes from './routes/rooms';
 import eventRoutes from './routes/events';
+import demoRoutes from './routes/demo';
 import devRoutes from './routes/dev';
 
 export interface BuildOptions {
@@ -27,10 +28,27 @@ export interface BuildOptions {
   fastify?: FastifyServerOptions;
 }
 
+/** pino's options: JSON lines, or readable lines through pino-pretty (a
+ * development dependency) when LOG_FORMAT=pretty. */
+function loggerOptions(config: Config): FastifyServerOptions['logger'] {
+  if (config.logFormat !== 'pretty') return { level: config.logLevel };
+  let target: string;
+  try {
+    target = require.resolve('pino-pretty');
+  } catch {
+    process.emitWarning('LOG_FORMAT=pretty needs the pino-pretty package (npm ci without --omit=dev); logging JSON');
+    return { level: config.logLevel };
+  }
+  return {
+    level: config.logLevel,
+    transport: { target, options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true } },
+  };
+}
+
 export async function build(opts: BuildOptions = {}): Promise<FastifyInstance> {
   const config = opts.config ?? loadConfig();
   const app = Fastify({
-    logger: { level: config.logLevel },
+    logger: loggerOptions(config),
     ...opts.fastify,
   });
 
@@ -83,8 +101,9 @@ export async function build(opts: BuildOptions = {}): Promise<FastifyInstance> {
     if (status >= 400 && status < 500) {
       return reply.code(status).send({ error: 'INVALID_REQUEST', message: err.message });
     }
+    // The detail goes to the log (with the request id), never to the client.
     req.log.error({ err }, 'request failed');
-    return reply.code(500).send({ error: 'INTERNAL_ERROR', message: err.message });
+    return reply.code(500).send({ error: 'INTERNAL_ERROR', message: 'internal error', requestId: req.id });
   });
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send({ error: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` });
@@ -98,6 +117,10 @@ export async function build(opts: BuildOptions = {}): Promise<FastifyInstance> {
   await app.register(consumerRoutes);
   await app.register(roomRoutes);
   await app.register(eventRoutes);
-  await app.register(devRoutes);
+  await app.register(demoRoutes);
+  if (config.devRoutes) {
+    app.log.warn('RTC_DEV_ROUTES=1: development routes are on (POST /dev/token mints tokens for anyone)');
+    await app.register(devRoutes);
+  }
   return app;
 }

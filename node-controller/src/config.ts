@@ -7,6 +7,10 @@ export interface Config {
   port: number;
   jwtSecret: string;
   logLevel: string;
+  /** 'json' (pino's lines, the default) or 'pretty' (pino-pretty, for a console). */
+  logFormat: 'json' | 'pretty';
+  /** Registers the development routes (POST /dev/token, GET /dev/workers/dump). */
+  devRoutes: boolean;
   /** How many media workers to run. */
   workers: number;
   /** Path of a mediasoup-compatible worker binary. */
@@ -35,6 +39,13 @@ function defaultWorkerBin(): string {
   return path.resolve(__dirname, '..', '..', '..', 'build', 'sfu-worker');
 }
 
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = (env[name] ?? '').toLowerCase();
+  if (raw === '' || raw === '0' || raw === 'false' || raw === 'no') return false;
+  if (raw === '1' || raw === 'true' || raw === 'yes') return true;
+  throw new Error(`${name} must be 1 or 0, got '${env[name]}'`);
+}
+
 function int(env: NodeJS.ProcessEnv, name: string, def: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return def;
@@ -45,12 +56,20 @@ function int(env: NodeJS.ProcessEnv, name: string, def: number, min = 0, max = N
   return n;
 }
 
+function logFormat(raw: string | undefined): Config['logFormat'] {
+  if (raw === undefined || raw === '' || raw === 'json') return 'json';
+  if (raw === 'pretty') return 'pretty';
+  throw new Error(`LOG_FORMAT must be json or pretty, got '${raw}'`);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const cfg: Config = {
     host: env.HOST || '127.0.0.1',
     port: int(env, 'PORT', 3000, 0, 65535),
     jwtSecret: env.JWT_SECRET ?? '',
     logLevel: env.LOG_LEVEL || 'info',
+    logFormat: logFormat(env.LOG_FORMAT),
+    devRoutes: flag(env, 'RTC_DEV_ROUTES'),
     workers: int(env, 'RTC_WORKERS', Math.max(1, os.availableParallelism?.() ?? os.cpus().length), 1, 256),
     workerBin: path.resolve(env.RTC_WORKER_BIN || defaultWorkerBin()),
     workerLogLevel: (env.RTC_WORKER_LOG_LEVEL as Config['workerLogLevel']) || 'warn',

@@ -44,5 +44,10 @@ export const errorBodySchema = {
   $id: 'Error',
   type: 'object',
   required: ['error', 'message'],
-  properties: { error: { type: 'string' }, message: { type: 'string' } },
+  properties: {
+    error: { type: 'string' },
+    message: { type: 'string' },
+    /** 5xx only: the id of the request in the controller's log. */
+    requestId: { type: 'string' },
+  },
 } as const;

@@ -180,7 +180,9 @@ export class Room extends EventEmitter<RoomEventsMap> {
   private assertOpen(): void {
     if (this.open) return;
     if (this.initError !== undefined) {
-      throw new ApiError('SERVICE_UNAVAILABLE', `room could not be created: ${errorMessage(this.initError)}`);
+      // The cause is in the log (init() logged it); clients get no internals.
+      if (this.initError instanceof ApiError) throw this.initError;
+      throw new ApiError('SERVICE_UNAVAILABLE', 'room could not be created');
     }
     throw new ApiError('ROOM_NOT_FOUND', `no room for call ${this.callId}`);
   }

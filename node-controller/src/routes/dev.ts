@@ -1,31 +1,12 @@
-// The demo page and development helpers. GET / and GET /demo.js serve the page
-// built by demo/build.mjs (demo/dist). Outside production (NODE_ENV !==
-// 'production') two more routes exist for local work and the end-to-end tests:
-// POST /dev/token mints a token, GET /dev/workers/dump (service token) dumps
-// every worker. Neither is registered in production.
-import fs from 'node:fs/promises';
-import path from 'node:path';
+// Development routes, registered only with RTC_DEV_ROUTES=1 (npm run dev
+// sets it; npm start does not): POST /dev/token mints a token for any user
+// and call (the demo page uses it), GET /dev/workers/dump (service token)
+// dumps every worker (the end-to-end tests use it). Without the variable
+// both answer 404 like any unknown route.
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from '../errors';
 
-const demoDir = path.resolve(__dirname, '..', '..', '..', 'demo', 'dist');
-
-async function sendFile(reply: import('fastify').FastifyReply, file: string, type: string) {
-  try {
-    const body = await fs.readFile(path.join(demoDir, file));
-    return reply.type(type).send(body);
-  } catch {
-    throw new ApiError('NOT_FOUND', `demo page not built: run node demo/build.mjs (${file})`);
-  }
-}
-
 export default async function devRoutes(app: FastifyInstance): Promise<void> {
-  app.get('/', { schema: { hide: true } }, async (_req, reply) => sendFile(reply, 'index.html', 'text/html; charset=utf-8'));
-  app.get('/demo.js', { schema: { hide: true } }, async (_req, reply) =>
-    sendFile(reply, 'demo.js', 'application/javascript; charset=utf-8'));
-
-  if (process.env.NODE_ENV === 'production') return;
-
   app.post<{ Body: { userId: string; callId?: string; role?: string } }>('/dev/token', {
     schema: {
       summary: 'Development only: mint a token (a participant of callId, or a service token)',

@@ -64,6 +64,7 @@ export async function startController({ secret, env = {} }) {
     env: {
       ...process.env,
       NODE_ENV: 'development',
+      RTC_DEV_ROUTES: '1',
       HOST: '127.0.0.1',
       PORT: String(port),
       JWT_SECRET: secret,
