@@ -62,7 +62,7 @@ $(PROTO_GEN_STAMP): $(PROTO_DIR)/gen.mjs $(wildcard $(FBS_DIR)/*.fbs) $(PROTO_DI
 $(PROTO_GEN_H) $(PROTO_GEN_C) $(PROTO_TEST_GEN_H) $(PROTO_TEST_GEN_C): $(PROTO_GEN_STAMP)
 	@test -f $@ || { $(PROTO_GEN_CMD); }
 
-.PHONY: proto-gen proto-test proto-fuzz
+.PHONY: proto-gen proto-test proto-node-test proto-fuzz
 proto-gen: $(PROTO_GEN_H) $(PROTO_GEN_C)
 
 # --- tests (private outputs under $(BUILD)/proto) ------------------------------
@@ -100,6 +100,13 @@ proto-test: $(PROTO_OUT)/test_fb_asan $(PROTO_OUT)/test_fb $(PROTO_OUT)/fb_inter
 		$(PROTO_OUT)/test_fb
 	FB_INTEROP_TOOL=$(abspath $(PROTO_OUT)/fb_interop_tool) $(NODE) --test $(PROTO_INTEROP_TEST)
 	FLATC=$(FLATC) $(NODE) --test $(PROTO_GEN_TEST)
+
+# The generator's and the interop tests alone (node:test, spec reporter): the
+# README's test command runs these; test_fb itself is one of the unit tests
+# the top-level Makefile runs plain, under ASan/UBSan and under valgrind.
+proto-node-test: $(PROTO_OUT)/fb_interop_tool $(PROTO_GEN_H)
+	FB_INTEROP_TOOL=$(abspath $(PROTO_OUT)/fb_interop_tool) $(NODE) --test --test-reporter=spec $(PROTO_INTEROP_TEST)
+	FLATC=$(FLATC) $(NODE) --test --test-reporter=spec $(PROTO_GEN_TEST)
 
 # Runs the verifier fuzzer for $(PROTO_FUZZ_TIME) seconds on a fresh seed corpus.
 proto-fuzz: $(PROTO_OUT)/fuzz_fb_verify $(PROTO_OUT)/fb_interop_tool

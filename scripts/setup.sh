@@ -127,31 +127,12 @@ if [ -f "$NODE_DIR/package.json" ]; then
         run_npm() {  # run_npm <args...>: npm in node-controller/, output to $npm_log
             (cd "$NODE_DIR" && npm "$@" "${NPM_FLAGS[@]}") >"$npm_log" 2>&1
         }
-        if [ -f "$LOCK" ]; then
-            npm_cmd=ci
-            log "npm ci in node-controller/"
-            if ! run_npm ci; then
-                if grep -q 'package.json and package-lock.json .* are in sync\|Missing: .* from lock file' "$npm_log"; then
-                    # The registry reachable here omits some other-platform
-                    # optional binaries (e.g. @unrs/resolver-binding-darwin-*),
-                    # so a lockfile generated here lacks them and `npm ci`
-                    # calls it out of sync.  `npm install --no-save` installs
-                    # the same locked versions and leaves the lockfile alone.
-                    npm_cmd="install --no-save (npm ci: lockfile lacks other-platform optionals)"
-                    log "npm ci refused the lockfile; falling back to npm install --no-save"
-                    lock_sum="$(sha256sum "$LOCK")"
-                    run_npm install --no-save || { cat "$npm_log" >&2; rm -f "$npm_log"; die "npm install failed"; }
-                    [ "$(sha256sum "$LOCK")" = "$lock_sum" ] || die "npm modified package-lock.json"
-                else
-                    cat "$npm_log" >&2; rm -f "$npm_log"; die "npm ci failed"
-                fi
-            fi
-        else
-            npm_cmd=install
-            log "npm install in node-controller/ (no package-lock.json yet: creating it)"
-            run_npm install --omit-lockfile-registry-resolved \
-                || { cat "$npm_log" >&2; rm -f "$npm_log"; die "npm install failed"; }
-        fi
+        [ -f "$LOCK" ] || die "node-controller/package-lock.json is missing: installs must come from the committed lockfile"
+        npm_cmd=ci
+        log "npm ci in node-controller/"
+        # The lockfile records every platform's optional packages (regenerate
+        # it with `npm install --package-lock-only`); npm ci installs exactly it.
+        run_npm ci || { cat "$npm_log" >&2; rm -f "$npm_log"; die "npm ci in node-controller/ failed (see above)"; }
         rm -f "$npm_log"
         touch "$MARK"
         note "npm: $npm_cmd done in node-controller/ (mediasoup $(node -p 'require("'"$NODE_DIR"'/node_modules/mediasoup/package.json").version' 2>/dev/null || echo '?'), install scripts skipped)"
@@ -186,16 +167,7 @@ if [ "$WITH_E2E" = 1 ]; then
         e2e_log="$(mktemp)"
         e2e_npm() { (cd "$E2E_DIR" && npm "$@" --ignore-scripts --no-audit --no-fund --loglevel=error) >"$e2e_log" 2>&1; }
         log "npm ci in tests/e2e/"
-        if ! e2e_npm ci; then
-            if grep -q 'package.json and package-lock.json .* are in sync\|Missing: .* from lock file' "$e2e_log"; then
-                # Same registry quirk as node-controller/ (other-platform optionals).
-                lock_sum="$(sha256sum "$E2E_LOCK")"
-                e2e_npm install --no-save || { cat "$e2e_log" >&2; rm -f "$e2e_log"; die "npm install in tests/e2e failed"; }
-                [ "$(sha256sum "$E2E_LOCK")" = "$lock_sum" ] || die "npm modified tests/e2e/package-lock.json"
-            else
-                cat "$e2e_log" >&2; rm -f "$e2e_log"; die "npm ci in tests/e2e failed"
-            fi
-        fi
+        e2e_npm ci || { cat "$e2e_log" >&2; rm -f "$e2e_log"; die "npm ci in tests/e2e/ failed (see above)"; }
         rm -f "$e2e_log"
         touch "$E2E_MARK"
         note "e2e npm: installed tests/e2e/ packages (install scripts skipped)"

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # The README's test command: install what is missing, build, and run every
 # test: C unit tests (plain, ASan/UBSan, valgrind), Node black-box tests of the
-# worker, mediasoup 3.27.1's conformance files that pass, and a short smoke run
-# of every fuzzer. Ends with one "N passed, N failed" line.
+# worker, proto/'s generator and interop tests, mediasoup 3.27.1's
+# conformance files that pass, the end-to-end tests with real clients, the
+# controller's tests, and a short smoke run of every fuzzer. Starts with the
+# versions it runs against (scripts/versions.sh), ends with one
+# "total: N passed, N failed" line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --e2e || exit 1
+bash scripts/versions.sh
 log=$(mktemp)
 status=0
 run() {
@@ -16,6 +20,7 @@ run() {
 }
 make -j"$(nproc)" worker build/sfu-worker-asan >/dev/null || { echo "build failed"; make worker; exit 1; }
 run make -j"$(nproc)" test
+run make proto-node-test
 run make conformance
 run bash scripts/run-e2e.sh --no-setup
 run bash -c 'cd node-controller && npm test'
