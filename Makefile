@@ -19,7 +19,7 @@ MEDIASOUP_DIR := node-controller/node_modules/mediasoup
 FBS_DIR := $(MEDIASOUP_DIR)/worker/fbs
 SRTP_DIR := $(BUILD)/deps/srtp
 
-WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -g $(WARN)
 CFLAGS ?= -O2
 ASAN_FLAGS := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined

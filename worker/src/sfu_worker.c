@@ -177,7 +177,7 @@ static void sfu__worker_create_router(sfu_worker_t *w, sfu_request_t *req) {
     sfu_request_fail(req, SFU_EEXIST, "a Router with same routerId already exists");
     return;
   }
-  if ((err = sfu_router_create(w->ctx, w, id.ptr, id.len, &r)) != 0) {
+  if ((err = sfu_router_create(w->ctx, &w->transport_env, id.ptr, id.len, &r)) != 0) {
     sfu_request_fail(req, err, "cannot create Router: %s", sfu_strerror(err));
     return;
   }
@@ -235,7 +235,7 @@ static void sfu__worker_create_webrtc_server(sfu_worker_t *w, sfu_request_t *req
     w->servers = n;
     w->servers_cap = cap;
   }
-  if ((r = sfu_webrtc_server_create(w, body, &srv, err, sizeof(err))) != 0) {
+  if ((r = sfu_webrtc_server_create(w->ctx, &w->port_manager, body, &srv, err, sizeof(err))) != 0) {
     sfu_request_fail(req, r, "%s", err[0] ? err : sfu_strerror(r));
     return;
   }
@@ -328,6 +328,10 @@ static void sfu__on_signal(uv_signal_t *s, int signum) {
   sfu_worker_close(w, w->close_cb);
 }
 
+static sfu_webrtc_server_t *sfu__find_webrtc_server(void *arg, const char *id, size_t len) {
+  return sfu_worker_get_webrtc_server(arg, id, len);
+}
+
 int sfu_worker_init(sfu_worker_t *w, sfu_ctx_t *ctx, sfu_cert_t *cert, uv_file read_fd, uv_file write_fd) {
   int err;
 
@@ -350,6 +354,11 @@ int sfu_worker_init(sfu_worker_t *w, sfu_ctx_t *ctx, sfu_cert_t *cert, uv_file r
     return err;
   }
   w->dtls_ctx_ready = true;
+  w->transport_env.ports = &w->port_manager;
+  w->transport_env.dtls_ctx = &w->dtls_ctx;
+  w->transport_env.cert = cert;
+  w->transport_env.find_webrtc_server = sfu__find_webrtc_server;
+  w->transport_env.arg = w;
 
   if (sfu_channel_init(ctx->loop, &w->channel, read_fd, write_fd, sfu__on_channel_msg, sfu__on_channel_eof) != 0) {
     sfu_dtls_ctx_destroy(&w->dtls_ctx);

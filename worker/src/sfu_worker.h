@@ -12,6 +12,7 @@
 #include "sfu_ctx.h"
 #include "sfu_dtls_ctx.h"
 #include "sfu_port_manager.h"
+#include "sfu_transport.h"
 
 typedef struct sfu_webrtc_server sfu_webrtc_server_t;
 
@@ -30,6 +31,7 @@ struct sfu_worker {
   sfu_port_manager_t port_manager;
   sfu_dtls_ctx_t dtls_ctx;
   bool dtls_ctx_ready;
+  sfu_transport_env_t transport_env; /* what routers give their transports */
   uv_signal_t sigint;
   uv_signal_t sigterm;
   sfu_worker_close_cb close_cb;

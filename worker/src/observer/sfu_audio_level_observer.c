@@ -7,7 +7,6 @@
 #include "fbs_generated.h"
 #include "sfu_error.h"
 #include "sfu_producer.h"
-#include "sfu_router.h"
 
 static void sfu__timer_closed(uv_handle_t *h) { free(h); }
 
@@ -108,7 +107,7 @@ static void sfu__on_request(sfu_handler_t *h, sfu_request_t *req) {
     case FBS_Request_Method_RTPOBSERVER_ADD_PRODUCER: {
       if (!sfu_request_body(req, FBS_Request_Body_RtpObserver_AddProducerRequest, &body)) return;
       fb_str_t id = FBS_RtpObserver_AddProducerRequest_producer_id(body);
-      sfu_producer_t *p = sfu_router_get_producer(o->router, id.ptr, id.len);
+      sfu_producer_t *p = o->listener->get_producer(o->listener_arg, id.ptr, id.len);
       if (p == NULL) {
         sfu_request_fail(req, SFU_ENOTFOUND, "Producer not found");
         return;
@@ -140,7 +139,7 @@ static void sfu__on_request(sfu_handler_t *h, sfu_request_t *req) {
     case FBS_Request_Method_RTPOBSERVER_REMOVE_PRODUCER: {
       if (!sfu_request_body(req, FBS_Request_Body_RtpObserver_RemoveProducerRequest, &body)) return;
       fb_str_t id = FBS_RtpObserver_RemoveProducerRequest_producer_id(body);
-      sfu_producer_t *p = sfu_router_get_producer(o->router, id.ptr, id.len);
+      sfu_producer_t *p = o->listener->get_producer(o->listener_arg, id.ptr, id.len);
       if (p == NULL) {
         sfu_request_fail(req, SFU_ENOTFOUND, "Producer not found");
         return;
@@ -155,8 +154,8 @@ static void sfu__on_request(sfu_handler_t *h, sfu_request_t *req) {
   }
 }
 
-int sfu_audio_level_observer_create(sfu_ctx_t *ctx, sfu_router_t *router, fb_table_t req, sfu_rtp_observer_t **out,
-                                    char *err, size_t err_len) {
+int sfu_audio_level_observer_create(sfu_ctx_t *ctx, const sfu_rtp_observer_listener_t *listener, void *listener_arg,
+                                    fb_table_t req, sfu_rtp_observer_t **out, char *err, size_t err_len) {
   sfu_rtp_observer_t *o;
   fb_str_t id = FBS_Router_CreateAudioLevelObserverRequest_rtp_observer_id(req);
   fb_table_t opts = FBS_Router_CreateAudioLevelObserverRequest_options(req);
@@ -181,7 +180,8 @@ int sfu_audio_level_observer_create(sfu_ctx_t *ctx, sfu_router_t *router, fb_tab
   if (interval > 5000) interval = 5000;
   if ((o = calloc(1, sizeof(*o))) == NULL) return SFU_ENOMEM;
   o->ctx = ctx;
-  o->router = router;
+  o->listener = listener;
+  o->listener_arg = listener_arg;
   o->max_entries = max_entries;
   o->threshold = threshold;
   o->interval_ms = interval;

@@ -13,8 +13,13 @@
 #include "sfu_list.h"
 #include "sfu_request.h"
 
-typedef struct sfu_router sfu_router_t;
 typedef struct sfu_producer sfu_producer_t;
+
+/* What an RTP observer asks its parent (filled in by the router). */
+typedef struct sfu_rtp_observer_listener {
+  /* A producer of the router by id, or NULL. */
+  sfu_producer_t *(*get_producer)(void *arg, const char *id, size_t len);
+} sfu_rtp_observer_listener_t;
 
 typedef struct sfu_alo_entry {
   sfu_producer_t *producer;
@@ -24,9 +29,10 @@ typedef struct sfu_alo_entry {
 
 typedef struct sfu_rtp_observer {
   sfu_ctx_t *ctx;
-  sfu_router_t *router;
+  const sfu_rtp_observer_listener_t *listener;
+  void *listener_arg;
   sfu_handler_t handler;
-  sfu_list_t router_link;
+  sfu_list_t router_link; /* the router's */
   char *id;
   size_t id_len;
   uint16_t max_entries;
@@ -42,8 +48,8 @@ typedef struct sfu_rtp_observer {
 } sfu_rtp_observer_t;
 
 /* From a verified FBS.Router.CreateAudioLevelObserverRequest. 0 or SFU_E* with a reason. */
-int sfu_audio_level_observer_create(sfu_ctx_t *ctx, sfu_router_t *router, fb_table_t req, sfu_rtp_observer_t **out,
-                                    char *err, size_t err_len);
+int sfu_audio_level_observer_create(sfu_ctx_t *ctx, const sfu_rtp_observer_listener_t *listener, void *listener_arg,
+                                    fb_table_t req, sfu_rtp_observer_t **out, char *err, size_t err_len);
 void sfu_rtp_observer_close(sfu_rtp_observer_t *o);
 bool sfu_rtp_observer_has_producer(const sfu_rtp_observer_t *o, const sfu_producer_t *p);
 void sfu_rtp_observer_remove_producer(sfu_rtp_observer_t *o, sfu_producer_t *p);

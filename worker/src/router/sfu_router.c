@@ -13,29 +13,90 @@
 #include "sfu_transport.h"
 #include "sfu_webrtc_transport.h"
 
-/* ---- producers ---- */
+/* ---- what transports and observers tell us ---- */
 
-int sfu_router_add_producer(sfu_router_t *r, sfu_producer_t *p) { return sfu_hmap_put(&r->producers, &p->router_node); }
+static int sfu__on_producer_new(void *arg, sfu_transport_t *t, sfu_producer_t *p) {
+  sfu_router_t *r = arg;
+  (void)t;
+  return sfu_hmap_put(&r->producers, &p->router_node);
+}
 
-sfu_producer_t *sfu_router_get_producer(sfu_router_t *r, const char *id, size_t len) {
+static sfu_producer_t *sfu__get_producer(void *arg, const char *id, size_t len) {
+  sfu_router_t *r = arg;
   sfu_hnode_t *n = sfu_hmap_get(&r->producers, id, len);
   return n != NULL ? sfu_container_of(n, sfu_producer_t, router_node) : NULL;
 }
 
-void sfu_router_on_producer_closed(sfu_router_t *r, sfu_producer_t *p) {
+/* Its consumers are unlinked, each told (its transport closes it), and the
+ * observers forget it. */
+static void sfu__on_producer_closed(void *arg, sfu_transport_t *t, sfu_producer_t *p) {
+  sfu_router_t *r = arg;
   sfu_list_t *it;
+  (void)t;
   if (sfu_hmap_get(&r->producers, p->id, p->id_len) == &p->router_node) sfu_hmap_del(&r->producers, &p->router_node);
+  while (!sfu_list_empty(&p->consumers)) {
+    sfu_consumer_t *c = sfu_container_of(p->consumers.next, sfu_consumer_t, producer_link);
+    sfu_list_remove(&c->producer_link);
+    sfu_consumer_producer_closed(c);
+  }
   sfu_list_foreach(it, &r->rtp_observers) {
     sfu_rtp_observer_remove_producer(sfu_container_of(it, sfu_rtp_observer_t, router_link), p);
   }
 }
 
-void sfu_router_on_audio_level(sfu_router_t *r, sfu_producer_t *p, uint8_t level) {
+static void sfu__on_producer_paused(void *arg, sfu_producer_t *p, bool paused) {
+  sfu_list_t *it;
+  (void)arg;
+  sfu_list_foreach(it, &p->consumers) {
+    sfu_consumer_producer_paused(sfu_container_of(it, sfu_consumer_t, producer_link), paused);
+  }
+}
+
+static void sfu__on_producer_rtp(void *arg, sfu_producer_t *p, const sfu_rtp_packet_t *pkt, uint64_t now_ms) {
+  sfu_list_t *it, *tmp;
+  (void)arg;
+  sfu_list_foreach_safe(it, tmp, &p->consumers) {
+    sfu_consumer_send_rtp(sfu_container_of(it, sfu_consumer_t, producer_link), pkt, now_ms);
+  }
+}
+
+static void sfu__on_producer_audio_level(void *arg, sfu_producer_t *p, uint8_t level) {
+  sfu_router_t *r = arg;
   sfu_list_t *it;
   sfu_list_foreach(it, &r->rtp_observers) {
     sfu_rtp_observer_on_audio_level(sfu_container_of(it, sfu_rtp_observer_t, router_link), p, level);
   }
 }
+
+static void sfu__on_consumer_new(void *arg, sfu_consumer_t *c, sfu_producer_t *p) {
+  (void)arg;
+  sfu_list_insert_tail(&p->consumers, &c->producer_link);
+}
+
+static void sfu__on_consumer_closed(void *arg, sfu_consumer_t *c) {
+  (void)arg;
+  sfu_list_remove(&c->producer_link); /* safe when already unlinked */
+}
+
+static void sfu__close_transport(sfu_router_t *r, sfu_transport_t *t);
+
+static void sfu__on_listen_server_closed(void *arg, sfu_transport_t *t) { sfu__close_transport(arg, t); }
+
+static const sfu_transport_listener_t sfu__transport_listener = {
+    .on_producer_new = sfu__on_producer_new,
+    .on_producer_closed = sfu__on_producer_closed,
+    .on_producer_paused = sfu__on_producer_paused,
+    .on_producer_rtp = sfu__on_producer_rtp,
+    .on_producer_audio_level = sfu__on_producer_audio_level,
+    .get_producer = sfu__get_producer,
+    .on_consumer_new = sfu__on_consumer_new,
+    .on_consumer_closed = sfu__on_consumer_closed,
+    .on_listen_server_closed = sfu__on_listen_server_closed,
+};
+
+static const sfu_rtp_observer_listener_t sfu__observer_listener = {
+    .get_producer = sfu__get_producer,
+};
 
 /* ---- dump ---- */
 
@@ -182,16 +243,22 @@ static void sfu__close_transport(sfu_router_t *r, sfu_transport_t *t) {
   sfu_transport_close(t);
 }
 
+static sfu_transport_parent_t sfu__parent(sfu_router_t *r) {
+  sfu_transport_parent_t p = {.ctx = r->ctx, .listener = &sfu__transport_listener, .arg = r, .env = r->env};
+  return p;
+}
+
 static void sfu__create_webrtc(sfu_router_t *r, sfu_request_t *req) {
   fb_table_t body;
   sfu_transport_t *t;
+  sfu_transport_parent_t parent = sfu__parent(r);
   char err[256] = "";
   int rc;
   if (!sfu_request_body(req, FBS_Request_Body_Router_CreateWebRtcTransportRequest, &body)) return;
   fb_str_t id = FBS_Router_CreateWebRtcTransportRequest_transport_id(body);
   if (!sfu__id_free(r, id, req, "transport")) return;
   bool with_server = req->method == FBS_Request_Method_ROUTER_CREATE_WEBRTCTRANSPORT_WITH_SERVER;
-  if ((rc = sfu_webrtc_transport_create(r, id.ptr, id.len, FBS_Router_CreateWebRtcTransportRequest_options(body),
+  if ((rc = sfu_webrtc_transport_create(&parent, id.ptr, id.len, FBS_Router_CreateWebRtcTransportRequest_options(body),
                                         with_server, &t, err, sizeof(err))) != 0) {
     sfu_request_fail(req, rc, "%s", err[0] ? err : sfu_strerror(rc));
     return;
@@ -202,12 +269,13 @@ static void sfu__create_webrtc(sfu_router_t *r, sfu_request_t *req) {
 static void sfu__create_plain(sfu_router_t *r, sfu_request_t *req) {
   fb_table_t body;
   sfu_transport_t *t;
+  sfu_transport_parent_t parent = sfu__parent(r);
   char err[256] = "";
   int rc;
   if (!sfu_request_body(req, FBS_Request_Body_Router_CreatePlainTransportRequest, &body)) return;
   fb_str_t id = FBS_Router_CreatePlainTransportRequest_transport_id(body);
   if (!sfu__id_free(r, id, req, "transport")) return;
-  if ((rc = sfu_plain_transport_create(r, id.ptr, id.len, FBS_Router_CreatePlainTransportRequest_options(body), &t, err,
+  if ((rc = sfu_plain_transport_create(&parent, id.ptr, id.len, FBS_Router_CreatePlainTransportRequest_options(body), &t, err,
                                        sizeof(err))) != 0) {
     sfu_request_fail(req, rc, "%s", err[0] ? err : sfu_strerror(rc));
     return;
@@ -223,7 +291,7 @@ static void sfu__create_alo(sfu_router_t *r, sfu_request_t *req) {
   if (!sfu_request_body(req, FBS_Request_Body_Router_CreateAudioLevelObserverRequest, &body)) return;
   fb_str_t id = FBS_Router_CreateAudioLevelObserverRequest_rtp_observer_id(body);
   if (!sfu__id_free(r, id, req, "rtpObserver")) return;
-  if ((rc = sfu_audio_level_observer_create(r->ctx, r, body, &o, err, sizeof(err))) != 0) {
+  if ((rc = sfu_audio_level_observer_create(r->ctx, &sfu__observer_listener, r, body, &o, err, sizeof(err))) != 0) {
     sfu_request_fail(req, rc, "%s", err[0] ? err : sfu_strerror(rc));
     return;
   }
@@ -285,7 +353,8 @@ static void sfu__router_on_request(sfu_handler_t *h, sfu_request_t *req) {
 
 /* ---- lifecycle ---- */
 
-int sfu_router_create(sfu_ctx_t *ctx, sfu_worker_t *worker, const char *id, size_t id_len, sfu_router_t **out) {
+int sfu_router_create(sfu_ctx_t *ctx, const sfu_transport_env_t *env, const char *id, size_t id_len,
+                      sfu_router_t **out) {
   sfu_router_t *r;
   int err;
 
@@ -299,7 +368,7 @@ int sfu_router_create(sfu_ctx_t *ctx, sfu_worker_t *worker, const char *id, size
   r->id[id_len] = '\0';
   r->id_len = id_len;
   r->ctx = ctx;
-  r->worker = worker;
+  r->env = env;
   sfu_list_init(&r->transports);
   sfu_list_init(&r->rtp_observers);
   sfu_list_init(&r->owner_link);

@@ -1,3 +1,6 @@
+/* What every consumer type shares: creation from the ConsumeRequest, the
+ * forwarding path (sfu__consumer_forward), RTCP from the receiver (RR, NACK,
+ * PLI/FIR), sender reports, scores, requests, dump and stats. */
 #include "sfu_consumer.h"
 
 #include <stdio.h>
@@ -5,13 +8,10 @@
 #include <string.h>
 
 #include "fbs_generated.h"
+#include "sfu_consumer_ops.h"
 #include "sfu_error.h"
 #include "sfu_request.h"
 #include "sfu_rtx.h"
-#include "sfu_transport.h"
-
-sfu_codec_t sfu_codec_for_keyframes(sfu_codec_id_t id);
-int sfu_rtp_params_validate_encodings(sfu_rtp_params_t *p, char *err, size_t err_len);
 
 static void sfu__consumer_on_request(sfu_handler_t *h, sfu_request_t *req);
 
@@ -29,14 +29,32 @@ static void sfu__reap(sfu_closing_t *cl) {
   free(c);
 }
 
-int sfu_consumer_create(sfu_ctx_t *ctx, sfu_transport_t *t, sfu_producer_t *producer, fb_table_t req,
-                        sfu_consumer_t **out, char *err, size_t err_len) {
+static const sfu_consumer_ops_t *sfu__ops_for(sfu_rtp_type_t type) {
+  switch (type) {
+    case SFU_RTP_SIMPLE:
+      return &sfu__simple_consumer_ops;
+    case SFU_RTP_SIMULCAST:
+      return &sfu__simulcast_consumer_ops;
+    case SFU_RTP_SVC:
+      return &sfu__svc_consumer_ops;
+    case SFU_RTP_PIPE:
+      return &sfu__pipe_consumer_ops;
+  }
+  return NULL;
+}
+
+int sfu_consumer_create(sfu_ctx_t *ctx, const sfu_consumer_listener_t *listener, void *listener_arg, uint8_t *send_buf,
+                        size_t send_cap, sfu_producer_t *producer, fb_table_t req, sfu_consumer_t **out, char *err,
+                        size_t err_len) {
   sfu_consumer_t *c;
   int r;
 
   if ((c = calloc(1, sizeof(*c))) == NULL) return SFU_ENOMEM;
   c->ctx = ctx;
-  c->transport = t;
+  c->listener = listener;
+  c->listener_arg = listener_arg;
+  c->send_buf = send_buf;
+  c->send_cap = send_cap;
   sfu_list_init(&c->transport_link);
   sfu_list_init(&c->producer_link);
   if ((r = sfu_fbcopy_make(&c->request, FBS_Transport_ConsumeRequest_clone, req)) != 0) goto fail;
@@ -60,6 +78,7 @@ int sfu_consumer_create(sfu_ctx_t *ctx, sfu_transport_t *t, sfu_producer_t *prod
     r = sfu__fail(err, err_len, SFU_EINVAL, "invalid consumer type");
     goto fail;
   }
+  c->ops = sfu__ops_for(c->type);
   if (c->kind != producer->kind) {
     r = sfu__fail(err, err_len, SFU_EINVAL, "consumer kind does not match the producer's");
     goto fail;
@@ -117,7 +136,7 @@ int sfu_consumer_create(sfu_ctx_t *ctx, sfu_transport_t *t, sfu_producer_t *prod
   }
   c->preferred_spatial = c->preferred_temporal = -1;
   c->target_spatial = c->current_spatial = -1;
-  if (c->type == SFU_RTP_SIMULCAST || c->type == SFU_RTP_SVC) {
+  if (c->ops->layered) {
     fb_table_t pl = FBS_Transport_ConsumeRequest_preferred_layers(req);
     c->preferred_spatial = (int16_t)(c->spatial_layers - 1);
     c->preferred_temporal = (int16_t)(c->temporal_layers - 1);
@@ -186,7 +205,6 @@ int sfu_consumer_create(sfu_ctx_t *ctx, sfu_transport_t *t, sfu_producer_t *prod
   c->keyframe_required = c->kind == SFU_KIND_VIDEO;
   c->transport_node.key = c->id;
   c->transport_node.key_len = c->id_len;
-  sfu_list_insert_tail(&producer->consumers, &c->producer_link);
   *out = c;
   return 0;
 
@@ -198,19 +216,19 @@ fail:
   return r;
 }
 
-void sfu_consumer_close(sfu_consumer_t *c, bool notify_producer_close) {
+void sfu_consumer_close(sfu_consumer_t *c) {
   if (c->closed) return;
   c->closed = true;
-  if (notify_producer_close)
-    sfu_ctx_notify(c->ctx, c->id, FBS_Notification_Event_CONSUMER_PRODUCER_CLOSE, 0, 0);
-  sfu_ctx_unregister(c->ctx, &c->handler);
-  sfu_list_remove(&c->producer_link);
   c->producer = NULL;
-  if (c->transport != NULL) {
-    sfu_hmap_del(&c->transport->consumers, &c->transport_node);
-    sfu_list_remove(&c->transport_link);
-  }
+  sfu_ctx_unregister(c->ctx, &c->handler);
   sfu_ctx_defer(c->ctx, &c->closing, sfu__reap);
+}
+
+void sfu_consumer_producer_closed(sfu_consumer_t *c) {
+  if (c->closed) return;
+  c->producer = NULL;
+  sfu_ctx_notify(c->ctx, c->id, FBS_Notification_Event_CONSUMER_PRODUCER_CLOSE, 0, 0);
+  c->listener->on_producer_closed(c->listener_arg, c);
 }
 
 bool sfu_consumer_has_ssrc(const sfu_consumer_t *c, uint32_t ssrc) {
@@ -222,27 +240,14 @@ bool sfu_consumer_has_ssrc(const sfu_consumer_t *c, uint32_t ssrc) {
 }
 
 fb_ref_t sfu_consumer_build_preferred_layers(const sfu_consumer_t *c, fb_builder_t *b) {
-  if (c->type != SFU_RTP_SIMULCAST && c->type != SFU_RTP_SVC) return 0;
+  if (!c->ops->layered) return 0;
   FBS_Consumer_ConsumerLayers_start(b);
   FBS_Consumer_ConsumerLayers_add_spatial_layer(b, (uint8_t)c->preferred_spatial);
   FBS_Consumer_ConsumerLayers_add_temporal_layer(b, (uint8_t)c->preferred_temporal);
   return FBS_Consumer_ConsumerLayers_end(b);
 }
 
-/* Highest active encoding at or below the preferred spatial layer (simulcast). */
-static int16_t sfu__pick_target(const sfu_consumer_t *c) {
-  if (c->producer == NULL) return c->preferred_spatial;
-  int16_t best = -1;
-  for (int16_t i = 0; i < (int16_t)c->nsources; i++) {
-    for (size_t k = 0; k < c->producer->nencodings; k++) {
-      const sfu_producer_encoding_t *pe = &c->producer->encodings[k];
-      if (pe->mapped_ssrc == c->source_ssrcs[i] && pe->stream_active && i <= c->preferred_spatial) best = i;
-    }
-  }
-  return best >= 0 ? best : c->preferred_spatial;
-}
-
-static void sfu__notify_layers(sfu_consumer_t *c) {
+void sfu__consumer_notify_layers(sfu_consumer_t *c) {
   fb_builder_t *b = &c->ctx->fbb;
   fb_ref_t layers = 0;
   if (c->current_spatial >= 0) {
@@ -257,11 +262,11 @@ static void sfu__notify_layers(sfu_consumer_t *c) {
                  FBS_Notification_Body_Consumer_LayersChangeNotification, FBS_Consumer_LayersChangeNotification_end(b));
 }
 
-static bool sfu__active(const sfu_consumer_t *c) {
-  return !c->paused && !c->producer_paused && c->producer != NULL && c->transport->ops->connected(c->transport);
+bool sfu__consumer_active(const sfu_consumer_t *c) {
+  return !c->paused && !c->producer_paused && c->producer != NULL && c->transport_connected;
 }
 
-static void sfu__request_key_frame(sfu_consumer_t *c, uint64_t now_ms) {
+void sfu__consumer_request_key_frame(sfu_consumer_t *c, uint64_t now_ms) {
   if (c->kind == SFU_KIND_VIDEO && c->producer != NULL) sfu_producer_request_key_frame(c->producer, c->source_ssrc, now_ms);
 }
 
@@ -269,52 +274,16 @@ static bool sfu__seq_newer(uint16_t a, uint16_t b) { return a != b && (uint16_t)
 static bool sfu__ts_newer(uint32_t a, uint32_t b) { return a != b && (uint32_t)(a - b) < 0x80000000u; }
 
 void sfu_consumer_send_rtp(sfu_consumer_t *c, const sfu_rtp_packet_t *in, uint64_t now_ms) {
-  uint8_t buf[SFU_SEND_BUF];
-  sfu_rtp_packet_t pkt;
+  if (!sfu__consumer_active(c)) return;
+  c->ops->send_rtp(c, in, now_ms);
+}
 
-  if (!sfu__active(c)) return;
-  if (c->type == SFU_RTP_PIPE) {
-    /* Pipe: every encoding as is, under our SSRC for that encoding. */
-    for (size_t i = 0; i < c->nsources; i++) {
-      if (in->ssrc != c->source_ssrcs[i]) continue;
-      if (sfu_rtp_copy(&pkt, buf, sizeof(buf) - 64, in) != 0) return;
-      sfu_rtp_set_ssrc(&pkt, c->params.encodings[i].ssrc);
-      sfu_rtp_set_payload_type(&pkt, c->codec->payload_type);
-      if (pkt.ext_count > 0 && sfu_rtp_map_extensions(&pkt, c->src_ext_map) != 0) return;
-      if (i == 0) sfu_rtp_stream_sent(&c->stream, &pkt, now_ms);
-      sfu_transport_send_rtp(c->transport, pkt.buf, pkt.len, false);
-    }
-    return;
-  }
-  if (c->type == SFU_RTP_SIMULCAST) {
-    int16_t target = sfu__pick_target(c);
-    if (target != c->target_spatial) c->target_spatial = target;
-    if (target < 0 || target >= (int16_t)c->nsources) return;
-    uint32_t want = c->source_ssrcs[target];
-    if (in->ssrc != want) return;
-    if (c->current_spatial != target) {
-      if (!sfu_rtp_is_keyframe(in, c->stream.params.codec)) {
-        if (c->producer != NULL) sfu_producer_request_key_frame(c->producer, want, now_ms);
-        return;
-      }
-      c->current_spatial = target;
-      c->source_ssrc = want;
-      c->sync_required = true;
-      c->keyframe_required = false;
-      sfu__notify_layers(c);
-    }
-  } else if (in->ssrc != c->source_ssrc) {
-    return;
-  }
-  if (c->type == SFU_RTP_SVC && c->current_spatial < 0) {
-    c->current_spatial = c->preferred_spatial;
-    sfu__notify_layers(c);
-  }
-  if (c->ignore_dtx && in->payload_len <= 1 && c->kind == SFU_KIND_AUDIO) return;
+void sfu__consumer_forward(sfu_consumer_t *c, const sfu_rtp_packet_t *in, uint64_t now_ms) {
+  sfu_rtp_packet_t pkt;
 
   if (c->sync_required) {
     if (c->keyframe_required && !sfu_rtp_is_keyframe(in, c->stream.params.codec)) {
-      sfu__request_key_frame(c, now_ms);
+      sfu__consumer_request_key_frame(c, now_ms);
       return;
     }
     if (!c->started) {
@@ -331,9 +300,8 @@ void sfu_consumer_send_rtp(sfu_consumer_t *c, const sfu_rtp_packet_t *in, uint64
     c->keyframe_required = false;
   }
 
-  /* Built in place in the transport's send buffer (no second copy). */
-  uint8_t *out = c->transport->scratch;
-  if (sfu_rtp_copy(&pkt, out, sizeof(c->transport->scratch) - 64, in) != 0) return;
+  /* Built in place in the parent's send buffer (no second copy). */
+  if (sfu_rtp_copy(&pkt, c->send_buf, c->send_cap - 64, in) != 0) return;
   uint16_t seq = (uint16_t)(in->seq + c->seq_offset);
   uint32_t ts = in->timestamp + c->ts_offset;
   sfu_rtp_set_ssrc(&pkt, c->stream.params.ssrc);
@@ -342,11 +310,12 @@ void sfu_consumer_send_rtp(sfu_consumer_t *c, const sfu_rtp_packet_t *in, uint64
   sfu_rtp_set_timestamp(&pkt, ts);
 
   /* One rebuild of the extension block: the producer's extensions under our
-   * ids, then our MID and transport-wide sequence number. Values point into
-   * the source packet, which is not modified. */
+   * ids, then our MID and room for the transport-wide sequence number (the
+   * parent writes it when it sends). Values point into the source packet,
+   * which is not modified. */
   sfu_rtp_ext_value_t exts[SFU_RTP_MAX_EXTENSIONS + 2];
   size_t nx = 0;
-  uint8_t twcc[2];
+  static const uint8_t twcc[2] = {0, 0};
   for (size_t i = 0; i < in->ext_count; i++) {
     uint8_t id = c->src_ext_map[in->exts[i].id];
     if (id == 0 || id == c->mid_ext_id || id == c->twcc_ext_id) continue;
@@ -362,9 +331,6 @@ void sfu_consumer_send_rtp(sfu_consumer_t *c, const sfu_rtp_packet_t *in, uint64
     nx++;
   }
   if (c->twcc_ext_id != 0) {
-    uint16_t tseq = ++c->transport->twcc_seq;
-    twcc[0] = (uint8_t)(tseq >> 8);
-    twcc[1] = (uint8_t)tseq;
     exts[nx].id = c->twcc_ext_id;
     exts[nx].len = 2;
     exts[nx].value = twcc;
@@ -380,7 +346,7 @@ void sfu_consumer_send_rtp(sfu_consumer_t *c, const sfu_rtp_packet_t *in, uint64
     c->max_out_ts_ms = now_ms;
   }
   sfu_rtp_stream_sent(&c->stream, &pkt, now_ms);
-  sfu_transport_send_rtp_scratch(c->transport, pkt.len, false);
+  c->listener->send_rtp(c->listener_arg, c, &pkt, false);
 }
 
 void sfu_consumer_producer_paused(sfu_consumer_t *c, bool paused) {
@@ -392,17 +358,18 @@ void sfu_consumer_producer_paused(sfu_consumer_t *c, bool paused) {
   if (!paused) {
     c->sync_required = true;
     c->keyframe_required = c->kind == SFU_KIND_VIDEO;
-    if (sfu__active(c)) sfu__request_key_frame(c, sfu_now_ms(c->transport));
+    if (sfu__consumer_active(c)) sfu__consumer_request_key_frame(c, uv_now(c->ctx->loop));
   }
 }
 
-void sfu_consumer_transport_connected(sfu_consumer_t *c) {
+void sfu_consumer_transport_connected(sfu_consumer_t *c, uint64_t now_ms) {
+  c->transport_connected = true;
   c->sync_required = true;
   c->keyframe_required = c->kind == SFU_KIND_VIDEO;
-  if (sfu__active(c)) sfu__request_key_frame(c, sfu_now_ms(c->transport));
+  if (sfu__consumer_active(c)) sfu__consumer_request_key_frame(c, now_ms);
 }
 
-fb_ref_t sfu_consumer_build_score(sfu_consumer_t *c, fb_builder_t *b);
+void sfu_consumer_transport_disconnected(sfu_consumer_t *c) { c->transport_connected = false; }
 
 static void sfu__send_score(sfu_consumer_t *c) {
   fb_builder_t *b = &c->ctx->fbb;
@@ -440,7 +407,7 @@ void sfu_consumer_on_nack(sfu_consumer_t *c, const sfu_rtcp_nack_t *nack, uint64
       }
       slot->resent++;
       c->stream.packets_retransmitted++;
-      sfu_transport_send_rtp(c->transport, pkt.buf, pkt.len, c->rtx_codec != NULL);
+      c->listener->send_rtp(c->listener_arg, c, &pkt, c->rtx_codec != NULL);
     }
   }
 }
@@ -450,7 +417,7 @@ void sfu_consumer_on_key_frame_request(sfu_consumer_t *c, bool fir, uint64_t now
     c->stream.fir_count++;
   else
     c->stream.pli_count++;
-  if (sfu__active(c)) sfu__request_key_frame(c, now_ms);
+  if (sfu__consumer_active(c)) sfu__consumer_request_key_frame(c, now_ms);
 }
 
 void sfu_consumer_write_sr(sfu_consumer_t *c, sfu_rtcp_writer_t *w, uint64_t now_ms) {
@@ -471,7 +438,6 @@ void sfu_consumer_write_sr(sfu_consumer_t *c, sfu_rtcp_writer_t *w, uint64_t now
 
 /* ---- requests ---- */
 
-fb_ref_t sfu_consumer_build_score(sfu_consumer_t *c, fb_builder_t *b);
 fb_ref_t sfu_consumer_build_score(sfu_consumer_t *c, fb_builder_t *b) {
   uint8_t pscores[SFU_RTP_MAX_ENCODINGS] = {0};
   uint8_t pscore = 0;
@@ -532,7 +498,7 @@ static void sfu__dump(sfu_consumer_t *c, sfu_request_t *req) {
   FBS_Consumer_ConsumerDump_start(b);
   FBS_Consumer_ConsumerDump_add_base(b, base);
   FBS_Consumer_ConsumerDump_add_rtp_streams(b, streams);
-  if (c->type == SFU_RTP_SIMULCAST || c->type == SFU_RTP_SVC) {
+  if (c->ops->layered) {
     FBS_Consumer_ConsumerDump_add_preferred_spatial_layer(b, c->preferred_spatial);
     FBS_Consumer_ConsumerDump_add_target_spatial_layer(b, c->target_spatial);
     FBS_Consumer_ConsumerDump_add_current_spatial_layer(b, c->current_spatial);
@@ -548,7 +514,7 @@ static void sfu__dump(sfu_consumer_t *c, sfu_request_t *req) {
 
 static void sfu__stats(sfu_consumer_t *c, sfu_request_t *req) {
   fb_builder_t *b = &c->ctx->fbb;
-  uint64_t now = sfu_now_ms(c->transport);
+  uint64_t now = uv_now(c->ctx->loop);
   fb_ref_t stats[2];
   size_t n = 0;
   stats[n++] = sfu_rtp_stream_stats(&c->stream, b, false, now);
@@ -583,17 +549,17 @@ static void sfu__consumer_on_request(sfu_handler_t *h, sfu_request_t *req) {
         c->paused = false;
         c->sync_required = true;
         c->keyframe_required = c->kind == SFU_KIND_VIDEO;
-        if (sfu__active(c)) sfu__request_key_frame(c, sfu_now_ms(c->transport));
+        if (sfu__consumer_active(c)) sfu__consumer_request_key_frame(c, uv_now(c->ctx->loop));
       }
       sfu_request_accept(req);
       break;
     case FBS_Request_Method_CONSUMER_REQUEST_KEY_FRAME:
-      if (sfu__active(c)) sfu__request_key_frame(c, sfu_now_ms(c->transport));
+      if (sfu__consumer_active(c)) sfu__consumer_request_key_frame(c, uv_now(c->ctx->loop));
       sfu_request_accept(req);
       break;
     case FBS_Request_Method_CONSUMER_SET_PREFERRED_LAYERS: {
       if (!sfu_request_body(req, FBS_Request_Body_Consumer_SetPreferredLayersRequest, &body)) return;
-      if (c->type != SFU_RTP_SIMULCAST && c->type != SFU_RTP_SVC) {
+      if (!c->ops->layered) {
         /* Simple and pipe consumers have no layers: accepted, nothing to report. */
         FBS_Consumer_SetPreferredLayersResponse_start(b);
         sfu_request_accept_body(req, FBS_Response_Body_Consumer_SetPreferredLayersResponse,

@@ -1,8 +1,15 @@
-/* Consumer (simple type): sends one producer's stream to one transport with
- * its own SSRC, payload type and header extension ids, continuous sequence
- * numbers and timestamps across pauses, key frame gating for video, NACK
- * answered from the retransmission buffer (RTX when negotiated), sender
- * reports, and PLI/FIR turned into key frame requests to the producer. */
+/* Consumer: sends one producer's stream to one transport with its own SSRC,
+ * payload type and header extension ids, continuous sequence numbers and
+ * timestamps across pauses and layer switches, key frame gating for video,
+ * NACK answered from the retransmission buffer (RTX when negotiated), sender
+ * reports, and PLI/FIR turned into key frame requests to the producer.
+ *
+ * What differs per type (simple, simulcast, svc, pipe: mediasoup's
+ * SimpleConsumer, SimulcastConsumer, SvcConsumer, PipeConsumer) is behind an
+ * ops table, one file per type (sfu_consumer_ops.h). A consumer talks to its
+ * parent (the transport) only through its listener, and builds the packets
+ * it sends in the buffer its parent gave it. The router links it to its
+ * producer (producer_link) and sets c->producer; only the router unlinks it. */
 #ifndef SFU_CONSUMER_H
 #define SFU_CONSUMER_H
 
@@ -18,9 +25,25 @@
 #include "sfu_rtp_params.h"
 #include "sfu_rtp_stream.h"
 
+typedef struct sfu_consumer_ops sfu_consumer_ops_t;
+
+/* What a consumer tells its parent (filled in by the transport that creates it). */
+typedef struct sfu_consumer_listener {
+  /* One RTP packet to send (RTX when is_rtx), usually built in the parent's
+   * send buffer. The parent sets the transport-wide sequence number
+   * (c->twcc_ext_id) and may modify the buffer (SRTP). */
+  void (*send_rtp)(void *arg, sfu_consumer_t *c, sfu_rtp_packet_t *pkt, bool is_rtx);
+  /* Its producer closed (Node was told): the parent must unlink and close c. */
+  void (*on_producer_closed)(void *arg, sfu_consumer_t *c);
+} sfu_consumer_listener_t;
+
 struct sfu_consumer {
   sfu_ctx_t *ctx;
-  sfu_transport_t *transport;
+  const sfu_consumer_ops_t *ops;
+  const sfu_consumer_listener_t *listener;
+  void *listener_arg;
+  uint8_t *send_buf; /* the parent's buffer packets are built in */
+  size_t send_cap;
   sfu_producer_t *producer; /* NULL once the producer closed */
   sfu_handler_t handler;
   sfu_hnode_t transport_node;
@@ -47,6 +70,7 @@ struct sfu_consumer {
   int16_t target_spatial, current_spatial;
   sfu_rtp_stream_t stream;
   bool paused, producer_paused;
+  bool transport_connected;
   bool ignore_dtx;
   uint8_t priority;
   uint8_t trace_types;
@@ -63,16 +87,21 @@ struct sfu_consumer {
   sfu_closing_t closing;
 };
 
-/* From a verified FBS.Transport.ConsumeRequest and its producer. */
-int sfu_consumer_create(sfu_ctx_t *ctx, sfu_transport_t *t, sfu_producer_t *producer, fb_table_t req,
-                        sfu_consumer_t **out, char *err, size_t err_len);
-/* notify_producer_close: send CONSUMER_PRODUCER_CLOSE first (the producer went away). */
-void sfu_consumer_close(sfu_consumer_t *c, bool notify_producer_close);
+/* From a verified FBS.Transport.ConsumeRequest and its producer; send_buf
+ * (send_cap bytes) is where outgoing packets are built. */
+int sfu_consumer_create(sfu_ctx_t *ctx, const sfu_consumer_listener_t *listener, void *listener_arg, uint8_t *send_buf,
+                        size_t send_cap, sfu_producer_t *producer, fb_table_t req, sfu_consumer_t **out, char *err,
+                        size_t err_len);
+/* Unregisters it; freed after the loop turn. Its parent and the router unlinked it first. */
+void sfu_consumer_close(sfu_consumer_t *c);
 
 /* A packet from the producer (already in router form); buffer must not be modified. */
 void sfu_consumer_send_rtp(sfu_consumer_t *c, const sfu_rtp_packet_t *pkt, uint64_t now_ms);
 void sfu_consumer_producer_paused(sfu_consumer_t *c, bool paused);
-void sfu_consumer_transport_connected(sfu_consumer_t *c);
+/* The router unlinked it from its closed producer: tells Node, then the parent. */
+void sfu_consumer_producer_closed(sfu_consumer_t *c);
+void sfu_consumer_transport_connected(sfu_consumer_t *c, uint64_t now_ms);
+void sfu_consumer_transport_disconnected(sfu_consumer_t *c);
 
 /* RTCP from the remote receiver about our SSRC. */
 void sfu_consumer_on_rr(sfu_consumer_t *c, const sfu_rtcp_rb_t *rb, uint64_t now_ms);
@@ -84,5 +113,7 @@ void sfu_consumer_write_sr(sfu_consumer_t *c, sfu_rtcp_writer_t *w, uint64_t now
 bool sfu_consumer_has_ssrc(const sfu_consumer_t *c, uint32_t ssrc);
 /* ConsumerLayers of the preferred layers (simulcast/svc), 0 for the others. */
 fb_ref_t sfu_consumer_build_preferred_layers(const sfu_consumer_t *c, fb_builder_t *b);
+/* FBS.Consumer.ConsumerScore (the ConsumeResponse carries one). */
+fb_ref_t sfu_consumer_build_score(sfu_consumer_t *c, fb_builder_t *b);
 
 #endif

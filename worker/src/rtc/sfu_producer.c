@@ -5,12 +5,9 @@
 #include <string.h>
 
 #include "fbs_generated.h"
-#include "sfu_consumer.h"
 #include "sfu_error.h"
 #include "sfu_request.h"
-#include "sfu_router.h"
 #include "sfu_rtcp_feedback.h"
-#include "sfu_transport.h"
 
 #define SFU_KEYFRAME_REQUEST_MIN_MS 500
 #define SFU_RTCP_SENDER_SSRC 1u
@@ -24,7 +21,6 @@ static bool sfu__is_media_codec(sfu_codec_id_t id) {
   return id != SFU_CID_RTX && id != SFU_CID_RED && id != SFU_CID_ULPFEC && id != SFU_CID_FLEXFEC;
 }
 
-sfu_codec_t sfu_codec_for_keyframes(sfu_codec_id_t id);
 sfu_codec_t sfu_codec_for_keyframes(sfu_codec_id_t id) {
   switch (id) {
     case SFU_CID_VP8:
@@ -56,8 +52,6 @@ static bool sfu__valid_type(sfu_rtp_type_t type, sfu_codec_id_t id) {
   return false;
 }
 
-/* Validates encodings against codecs (mediasoup's ValidateEncodings) and fills codec_pt. */
-int sfu_rtp_params_validate_encodings(sfu_rtp_params_t *p, char *err, size_t err_len);
 int sfu_rtp_params_validate_encodings(sfu_rtp_params_t *p, char *err, size_t err_len) {
   const sfu_rtp_codec_t *first_media = NULL;
   if (p->ncodecs == 0) return sfu__fail(err, err_len, "empty rtpParameters.codecs");
@@ -98,14 +92,15 @@ static void sfu__reap(sfu_closing_t *c) {
   free(p);
 }
 
-int sfu_producer_create(sfu_ctx_t *ctx, sfu_transport_t *t, fb_table_t req, sfu_producer_t **out, char *err,
-                        size_t err_len) {
+int sfu_producer_create(sfu_ctx_t *ctx, const sfu_producer_listener_t *listener, void *listener_arg, fb_table_t req,
+                        sfu_producer_t **out, char *err, size_t err_len) {
   sfu_producer_t *p;
   int r;
 
   if ((p = calloc(1, sizeof(*p))) == NULL) return SFU_ENOMEM;
   p->ctx = ctx;
-  p->transport = t;
+  p->listener = listener;
+  p->listener_arg = listener_arg;
   sfu_list_init(&p->consumers);
   sfu_list_init(&p->transport_link);
   if ((r = sfu_fbcopy_make(&p->request, FBS_Transport_ProduceRequest_clone, req)) != 0) goto fail;
@@ -209,6 +204,8 @@ int sfu_producer_create(sfu_ctx_t *ctx, sfu_transport_t *t, fb_table_t req, sfu_
     p->ext_map[xid] = SFU_EXT_INTERNAL(uri);
   }
   p->audio_level_ext_id = p->params.ext_id[FBS_RtpParameters_RtpHeaderExtensionUri_SsrcAudioLevel];
+  p->rid_ext_id = p->params.ext_id[FBS_RtpParameters_RtpHeaderExtensionUri_RtpStreamId];
+  p->rrid_ext_id = p->params.ext_id[FBS_RtpParameters_RtpHeaderExtensionUri_RepairRtpStreamId];
 
   p->handler.on_request = sfu__producer_on_request;
   if ((r = sfu_ctx_register(ctx, &p->handler, p->id, p->id_len)) != 0) {
@@ -237,22 +234,10 @@ bool sfu_producer_has_ssrc(const sfu_producer_t *p, uint32_t ssrc) {
   return false;
 }
 
-static void sfu__notify_consumers(sfu_producer_t *p, bool paused) {
-  sfu_list_t *it;
-  sfu_list_foreach(it, &p->consumers) {
-    sfu_consumer_producer_paused(sfu_container_of(it, sfu_consumer_t, producer_link), paused);
-  }
-}
-
 void sfu_producer_close(sfu_producer_t *p) {
   if (p->closed) return;
   p->closed = true;
   sfu_ctx_unregister(p->ctx, &p->handler);
-  while (!sfu_list_empty(&p->consumers)) {
-    sfu_consumer_t *c = sfu_container_of(p->consumers.next, sfu_consumer_t, producer_link);
-    sfu_consumer_close(c, true);
-  }
-  sfu_router_on_producer_closed(p->transport->router, p);
   sfu_ctx_defer(p->ctx, &p->closing, sfu__reap);
 }
 
@@ -315,7 +300,6 @@ static void sfu__send_score(sfu_producer_t *p) {
 }
 
 sfu_producer_rtp_result_t sfu_producer_receive_rtp(sfu_producer_t *p, sfu_rtp_packet_t *pkt, uint64_t now_ms) {
-  sfu_transport_t *t = p->transport;
   size_t idx = SIZE_MAX;
 
   p->packets_in++;
@@ -334,9 +318,9 @@ sfu_producer_rtp_result_t sfu_producer_receive_rtp(sfu_producer_t *p, sfu_rtp_pa
   if (idx == SIZE_MAX) {
     const char *rid = NULL;
     size_t rid_len = 0;
-    if (t->recv_rrid_id != 0 && sfu_rtp_read_string(pkt, t->recv_rrid_id, &rid, &rid_len))
+    if (p->rrid_ext_id != 0 && sfu_rtp_read_string(pkt, p->rrid_ext_id, &rid, &rid_len))
       return SFU_PRODUCER_RTP_RTX; /* RTX by repaired RID */
-    if (t->recv_rid_id != 0 && sfu_rtp_read_string(pkt, t->recv_rid_id, &rid, &rid_len)) {
+    if (p->rid_ext_id != 0 && sfu_rtp_read_string(pkt, p->rid_ext_id, &rid, &rid_len)) {
       for (size_t i = 0; i < p->nencodings; i++) {
         fb_str_t r = p->encodings[i].rid;
         if (r.ptr != NULL && r.len == rid_len && memcmp(r.ptr, rid, rid_len) == 0 && !p->encodings[i].has_ssrc) {
@@ -370,7 +354,7 @@ sfu_producer_rtp_result_t sfu_producer_receive_rtp(sfu_producer_t *p, sfu_rtp_pa
     uint8_t level;
     bool voice;
     if (sfu_rtp_read_audio_level(pkt, p->audio_level_ext_id, &level, &voice))
-      sfu_router_on_audio_level(t->router, p, level);
+      p->listener->on_audio_level(p->listener_arg, p, level);
   }
 
   /* Router form: mapped payload type and SSRC. Header extensions keep their
@@ -380,10 +364,7 @@ sfu_producer_rtp_result_t sfu_producer_receive_rtp(sfu_producer_t *p, sfu_rtp_pa
   sfu_rtp_set_ssrc(pkt, pe->mapped_ssrc);
 
   if (p->paused) return SFU_PRODUCER_RTP_MEDIA;
-  sfu_list_t *it, *tmp;
-  sfu_list_foreach_safe(it, tmp, &p->consumers) {
-    sfu_consumer_send_rtp(sfu_container_of(it, sfu_consumer_t, producer_link), pkt, now_ms);
-  }
+  p->listener->on_rtp(p->listener_arg, p, pkt, now_ms);
   return SFU_PRODUCER_RTP_MEDIA;
 }
 
@@ -426,15 +407,12 @@ void sfu_producer_request_key_frame(sfu_producer_t *p, uint32_t mapped_ssrc, uin
       len = sfu_rtcp_fir_build(buf, sizeof(buf), SFU_RTCP_SENDER_SSRC, 0, &e, 1);
       pe->stream.fir_count++;
     }
-    if (len > 0) sfu_transport_send_rtcp(p->transport, buf, (size_t)len);
+    if (len > 0) p->listener->send_rtcp(p->listener_arg, p, buf, (size_t)len);
     return;
   }
 }
 
 /* ---- dumps and requests ---- */
-
-fb_ref_t sfu_producer_build_rtp_parameters(const sfu_producer_t *p, fb_builder_t *b);
-fb_ref_t sfu_rtp_parameters_build(fb_builder_t *b, fb_table_t orig, const sfu_rtp_params_t *params);
 
 fb_ref_t sfu_producer_build_rtp_parameters(const sfu_producer_t *p, fb_builder_t *b) {
   return sfu_rtp_parameters_build(b, FBS_Transport_ProduceRequest_rtp_parameters(p->request.root), &p->params);
@@ -471,7 +449,7 @@ static void sfu__stats(sfu_producer_t *p, sfu_request_t *req) {
   fb_builder_t *b = &p->ctx->fbb;
   fb_ref_t stats[SFU_RTP_MAX_ENCODINGS];
   size_t n = 0;
-  uint64_t now = sfu_now_ms(p->transport);
+  uint64_t now = uv_now(p->ctx->loop);
   for (size_t i = 0; i < p->nencodings; i++)
     if (p->encodings[i].stream_active) stats[n++] = sfu_rtp_stream_stats(&p->encodings[i].stream, b, true, now);
   fb_ref_t v = fb_create_vec_refs(b, stats, n);
@@ -494,14 +472,14 @@ static void sfu__producer_on_request(sfu_handler_t *h, sfu_request_t *req) {
     case FBS_Request_Method_PRODUCER_PAUSE:
       if (!p->paused) {
         p->paused = true;
-        sfu__notify_consumers(p, true);
+        p->listener->on_paused(p->listener_arg, p, true);
       }
       sfu_request_accept(req);
       break;
     case FBS_Request_Method_PRODUCER_RESUME:
       if (p->paused) {
         p->paused = false;
-        sfu__notify_consumers(p, false);
+        p->listener->on_paused(p->listener_arg, p, false);
       }
       sfu_request_accept(req);
       break;

@@ -1,7 +1,8 @@
 /* Producer: one incoming media source (audio or video track) on a transport.
  * It maps incoming packets to its encodings (by SSRC, RID or single encoding),
- * rewrites them to the router's payload types, SSRCs and header extension ids,
- * and hands them to the router, which fans them out to consumers. */
+ * rewrites them to the router's payload types and SSRCs, and hands them to
+ * its parent (the transport) through its listener; the router fans them out
+ * to consumers. The producer knows nothing of transports or routers. */
 #ifndef SFU_PRODUCER_H
 #define SFU_PRODUCER_H
 
@@ -14,9 +15,20 @@
 #include "sfu_rtp_params.h"
 #include "sfu_rtp_stream.h"
 
-typedef struct sfu_transport sfu_transport_t;
 typedef struct sfu_consumer sfu_consumer_t;
 typedef struct sfu_producer sfu_producer_t;
+
+/* What a producer tells its parent (filled in by the transport that creates it). */
+typedef struct sfu_producer_listener {
+  /* A media packet in router form (mapped payload type and SSRC, original
+   * extension ids), not paused: to be fanned out. pkt is valid during the call. */
+  void (*on_rtp)(void *arg, sfu_producer_t *p, const sfu_rtp_packet_t *pkt, uint64_t now_ms);
+  void (*on_paused)(void *arg, sfu_producer_t *p, bool paused);
+  /* RFC 6464 level (0..127, -dBov) of an audio packet, while RTP observers watch it. */
+  void (*on_audio_level)(void *arg, sfu_producer_t *p, uint8_t level);
+  /* RTCP for the remote sender (PLI/FIR). */
+  void (*send_rtcp)(void *arg, sfu_producer_t *p, const uint8_t *buf, size_t len);
+} sfu_producer_listener_t;
 
 /* Internal header extension ids: FBS RtpHeaderExtensionUri value + 1. */
 #define SFU_EXT_INTERNAL(uri) ((uint8_t)((uri) + 1))
@@ -35,7 +47,8 @@ typedef struct sfu_producer_encoding {
 
 struct sfu_producer {
   sfu_ctx_t *ctx;
-  sfu_transport_t *transport;
+  const sfu_producer_listener_t *listener;
+  void *listener_arg;
   sfu_handler_t handler;
   sfu_hnode_t transport_node; /* transport's map by id */
   sfu_list_t transport_link;
@@ -49,12 +62,13 @@ struct sfu_producer {
   uint8_t pt_map[128]; /* original payload type -> mapped (0xff: unknown) */
   uint8_t ext_map[256]; /* original ext id -> internal id (0: not forwarded); consumers apply it */
   uint8_t audio_level_ext_id; /* original id, 0 if none */
+  uint8_t rid_ext_id, rrid_ext_id; /* original ids of RID / repaired RID, 0 if none */
   size_t nencodings;
   sfu_producer_encoding_t encodings[SFU_RTP_MAX_ENCODINGS];
   bool paused;
   uint32_t key_frame_request_delay;
   uint8_t trace_types; /* bit per FBS.Producer.TraceEventType */
-  sfu_list_t consumers; /* sfu_consumer_t.producer_link */
+  sfu_list_t consumers; /* sfu_consumer_t.producer_link: maintained by the router */
   unsigned observer_count; /* RTP observers watching this producer */
   uint64_t packets_in;
   bool closed;
@@ -63,9 +77,10 @@ struct sfu_producer {
 };
 
 /* Creates from a verified FBS.Transport.ProduceRequest. 0 or SFU_EINVAL/SFU_ENOMEM with a reason. */
-int sfu_producer_create(sfu_ctx_t *ctx, sfu_transport_t *t, fb_table_t req, sfu_producer_t **out, char *err,
-                        size_t err_len);
-/* Closes its consumers (telling Node each time), unregisters it; freed after the loop turn. */
+int sfu_producer_create(sfu_ctx_t *ctx, const sfu_producer_listener_t *listener, void *listener_arg, fb_table_t req,
+                        sfu_producer_t **out, char *err, size_t err_len);
+/* Unregisters it; freed after the loop turn. Its parent unlinked it and the
+ * router closed its consumers first. */
 void sfu_producer_close(sfu_producer_t *p);
 
 /* What became of a packet given to sfu_producer_receive_rtp(). */
@@ -87,5 +102,10 @@ void sfu_producer_request_key_frame(sfu_producer_t *p, uint32_t mapped_ssrc, uin
 bool sfu_producer_has_ssrc(const sfu_producer_t *p, uint32_t ssrc);
 
 fb_ref_t sfu_producer_build_rtp_parameters(const sfu_producer_t *p, fb_builder_t *b);
+
+/* The producer's codec kind for key frame detection. */
+sfu_codec_t sfu_codec_for_keyframes(sfu_codec_id_t id);
+/* Validates encodings against codecs (mediasoup's ValidateEncodings) and fills codec_pt. */
+int sfu_rtp_params_validate_encodings(sfu_rtp_params_t *p, char *err, size_t err_len);
 
 #endif

@@ -94,16 +94,24 @@ bool sfu_rtp_stream_recv(sfu_rtp_stream_t *s, const sfu_rtp_packet_t *pkt, uint6
       if (seq < s->max_seq) s->cycles += 65536;
       s->max_seq = seq;
     } else if (udelta <= 65536 - SFU_MAX_MISORDER) {
-      /* A big jump: the sender restarted; resync. */
+      /* A very large jump (RFC 3550 A.1): a restarted sender if the next
+       * packet follows this one, else a stray packet, dropped. */
+      if (!s->has_bad_seq || seq != s->bad_seq) {
+        s->has_bad_seq = true;
+        s->bad_seq = (uint16_t)(seq + 1);
+        s->packets_discarded++;
+        return false;
+      }
       s->max_seq = seq;
-      s->base_seq = seq;
+      s->base_seq = (uint16_t)(seq - 1);
       s->cycles = 0;
       s->expected_prior = s->received_prior = 0;
-      s->received = 0;
+      s->received = 1; /* the packet that announced the jump */
     } else {
       /* Out of order within the window: counted, forwarded. */
     }
   }
+  s->has_bad_seq = false;
   s->received++;
   s->packets++;
   s->bytes += pkt->len;
@@ -164,6 +172,7 @@ void sfu_rtp_stream_fill_rr(sfu_rtp_stream_t *s, sfu_rtcp_rb_t *rb, uint64_t now
 void sfu_rtp_stream_sent(sfu_rtp_stream_t *s, const sfu_rtp_packet_t *pkt, uint64_t now_ms) {
   s->packets++;
   s->bytes += pkt->len;
+  s->payload_bytes += pkt->payload_len;
   sfu_rate_add(&s->rate, now_ms, pkt->len);
   s->last_ts = pkt->timestamp;
   s->last_ts_ms = now_ms;
@@ -218,7 +227,7 @@ void sfu_rtp_stream_fill_sr(sfu_rtp_stream_t *s, sfu_rtcp_sr_t *sr, uint64_t now
   sfu_ntp_now(&sr->ntp_sec, &sr->ntp_frac);
   sr->rtp_ts = s->last_ts + (uint32_t)((now_ms - s->last_ts_ms) * s->params.clock_rate / 1000);
   sr->packet_count = (uint32_t)s->packets;
-  sr->octet_count = (uint32_t)s->bytes;
+  sr->octet_count = (uint32_t)s->payload_bytes; /* RFC 3550 6.4.1: payload octets only */
 }
 
 /* ---- dumps ---- */

@@ -55,6 +55,7 @@ typedef struct sfu_rtp_stream {
   sfu_rtp_stream_params_t params;
   /* counters */
   uint64_t packets, bytes;
+  uint64_t payload_bytes; /* send side: for the SR's octet count */
   uint64_t packets_discarded, packets_retransmitted, packets_repaired;
   uint64_t nack_count, nack_packet_count, pli_count, fir_count;
   uint64_t rtx_packets_discarded;
@@ -69,6 +70,8 @@ typedef struct sfu_rtp_stream {
   uint16_t max_seq;
   uint32_t cycles;
   uint32_t base_seq;
+  uint16_t bad_seq; /* RFC 3550 A.1: the sequence number that would confirm a jump */
+  bool has_bad_seq;
   uint32_t expected_prior, received_prior;
   uint64_t received; /* in-order + out-of-order packets counted for loss */
   int64_t transit;   /* for jitter, in clock units */

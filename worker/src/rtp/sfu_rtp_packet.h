@@ -21,6 +21,8 @@
 
 #define SFU_RTP_HEADER_LEN 12u
 #define SFU_RTP_MAX_LEN 65535u
+/* A buffer that builds one outgoing RTP/RTCP packet: MTU + SRTP tag + RTX headroom. */
+#define SFU_SEND_BUF 2048
 /* Elements indexed per packet; a packet with more is rejected (SFU_EPROTO). */
 #define SFU_RTP_MAX_EXTENSIONS 32u
 /* RFC 8285 profiles ("defined by profile" field). */

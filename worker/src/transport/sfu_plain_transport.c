@@ -9,17 +9,14 @@
 #include "fbs_generated.h"
 #include "sfu_error.h"
 #include "sfu_listen_info_fbs.h"
-#include "sfu_router.h"
 #include "sfu_rtcp.h"
 #include "sfu_rtp_packet.h"
 #include "sfu_sockaddr.h"
 #include "sfu_srtp.h"
 #include "sfu_udp_socket.h"
-#include "sfu_worker.h"
 
 typedef struct sfu_plain_transport {
   sfu_transport_t base;
-  sfu_worker_t *worker;
   sfu_udp_socket_t *rtp_sock;
   sfu_udp_socket_t *rtcp_sock; /* NULL with rtcpMux */
   char rtp_address[SFU_LISTEN_INFO_ANNOUNCED_MAX], rtcp_address[SFU_LISTEN_INFO_ANNOUNCED_MAX];
@@ -373,15 +370,14 @@ static const sfu_transport_ops_t sfu__ops = {
     .destroy = sfu__destroy,
 };
 
-int sfu_plain_transport_create(sfu_router_t *router, const char *id, size_t id_len, fb_table_t opts,
+int sfu_plain_transport_create(const sfu_transport_parent_t *parent, const char *id, size_t id_len, fb_table_t opts,
                                sfu_transport_t **out, char *err, size_t err_len) {
   sfu_plain_transport_t *pt;
   sfu_listen_info_t li, rli;
   int r;
 
   if ((pt = calloc(1, sizeof(*pt))) == NULL) return SFU_ENOMEM;
-  pt->worker = router->worker;
-  if ((r = sfu_transport_init(&pt->base, router->ctx, router, &sfu__ops, id, id_len,
+  if ((r = sfu_transport_init(&pt->base, parent, &sfu__ops, id, id_len,
                               FBS_PlainTransport_PlainTransportOptions_base(opts))) != 0) {
     free(pt);
     return r;
@@ -410,7 +406,7 @@ int sfu_plain_transport_create(sfu_router_t *router, const char *id, size_t id_l
     r = SFU_EINVAL;
     goto fail;
   }
-  if ((r = sfu_udp_socket_open(&pt->rtp_sock, router->ctx->loop, &pt->worker->port_manager, &li, sfu__rtp_packet, pt,
+  if ((r = sfu_udp_socket_open(&pt->rtp_sock, parent->ctx->loop, parent->env->ports, &li, sfu__rtp_packet, pt,
                                err, err_len)) != 0)
     goto fail;
   snprintf(pt->rtp_address, sizeof(pt->rtp_address), "%s", li.announced_address[0] ? li.announced_address : li.ip);
@@ -422,7 +418,7 @@ int sfu_plain_transport_create(sfu_router_t *router, const char *id, size_t id_l
       rli = li;
       rli.port = 0;
     }
-    if ((r = sfu_udp_socket_open(&pt->rtcp_sock, router->ctx->loop, &pt->worker->port_manager, &rli, sfu__rtcp_packet,
+    if ((r = sfu_udp_socket_open(&pt->rtcp_sock, parent->ctx->loop, parent->env->ports, &rli, sfu__rtcp_packet,
                                  pt, err, err_len)) != 0)
       goto fail;
     snprintf(pt->rtcp_address, sizeof(pt->rtcp_address), "%s", rli.announced_address[0] ? rli.announced_address : rli.ip);

@@ -10,7 +10,7 @@
 #include "sfu_transport.h"
 
 /* From a verified FBS.PlainTransport.PlainTransportOptions. */
-int sfu_plain_transport_create(sfu_router_t *router, const char *id, size_t id_len, fb_table_t options,
-                               sfu_transport_t **out, char *err, size_t err_len);
+int sfu_plain_transport_create(const sfu_transport_parent_t *parent, const char *id, size_t id_len,
+                               fb_table_t options, sfu_transport_t **out, char *err, size_t err_len);
 
 #endif

@@ -8,7 +8,6 @@
 #include "sfu_error.h"
 #include "sfu_rtcp.h"
 #include "sfu_rtcp_feedback.h"
-#include "sfu_router.h"
 
 #define SFU_RTCP_INTERVAL_MS 1000
 #define SFU_RTCP_SENDER_SSRC 1u
@@ -130,17 +129,77 @@ static sfu_producer_t *sfu__listener_find(sfu_transport_t *t, const sfu_rtp_pack
   return NULL;
 }
 
+/* ---- what producers and consumers tell us ---- */
+
+static void sfu__producer_on_rtp(void *arg, sfu_producer_t *p, const sfu_rtp_packet_t *pkt, uint64_t now_ms) {
+  sfu_transport_t *t = arg;
+  t->listener->on_producer_rtp(t->listener_arg, p, pkt, now_ms);
+}
+
+static void sfu__producer_on_paused(void *arg, sfu_producer_t *p, bool paused) {
+  sfu_transport_t *t = arg;
+  t->listener->on_producer_paused(t->listener_arg, p, paused);
+}
+
+static void sfu__producer_on_audio_level(void *arg, sfu_producer_t *p, uint8_t level) {
+  sfu_transport_t *t = arg;
+  t->listener->on_producer_audio_level(t->listener_arg, p, level);
+}
+
+static void sfu__producer_send_rtcp(void *arg, sfu_producer_t *p, const uint8_t *buf, size_t len) {
+  (void)p;
+  sfu_transport_send_rtcp(arg, buf, len);
+}
+
+static const sfu_producer_listener_t sfu__producer_listener = {
+    .on_rtp = sfu__producer_on_rtp,
+    .on_paused = sfu__producer_on_paused,
+    .on_audio_level = sfu__producer_on_audio_level,
+    .send_rtcp = sfu__producer_send_rtcp,
+};
+
+/* A consumer's packet, usually built in t->scratch already: transport-wide
+ * sequence number, counters, then the concrete transport. */
+static void sfu__consumer_send_rtp(void *arg, sfu_consumer_t *c, sfu_rtp_packet_t *pkt, bool is_rtx) {
+  sfu_transport_t *t = arg;
+  if (t->closed || pkt->len > SFU_SEND_BUF - 64) return;
+  if (c->twcc_ext_id != 0) (void)sfu_rtp_write_twcc_seq(pkt, c->twcc_ext_id, ++t->twcc_seq);
+  if (pkt->buf != t->scratch) memcpy(t->scratch, pkt->buf, pkt->len);
+  if (is_rtx) {
+    t->stats.rtx_bytes_sent += pkt->len;
+    sfu_rate_add(&t->stats.rtx_send_rate, sfu_now_ms(t), pkt->len);
+  }
+  t->ops->send_rtp(t, t->scratch, pkt->len, sizeof(t->scratch));
+}
+
+static void sfu__remove_consumer(sfu_transport_t *t, sfu_consumer_t *c) {
+  sfu_hmap_del(&t->consumers, &c->transport_node);
+  sfu_list_remove(&c->transport_link);
+  t->listener->on_consumer_closed(t->listener_arg, c);
+  sfu_consumer_close(c);
+}
+
+static void sfu__consumer_on_producer_closed(void *arg, sfu_consumer_t *c) { sfu__remove_consumer(arg, c); }
+
+static const sfu_consumer_listener_t sfu__consumer_listener = {
+    .send_rtp = sfu__consumer_send_rtp,
+    .on_producer_closed = sfu__consumer_on_producer_closed,
+};
+
 /* ---- lifecycle ---- */
 
 static void sfu__timer_closed(uv_handle_t *h) { free(h); }
 
 static void sfu__rtcp_timer_cb(uv_timer_t *timer);
 
-int sfu_transport_init(sfu_transport_t *t, sfu_ctx_t *ctx, sfu_router_t *router, const sfu_transport_ops_t *ops,
+int sfu_transport_init(sfu_transport_t *t, const sfu_transport_parent_t *parent, const sfu_transport_ops_t *ops,
                        const char *id, size_t id_len, fb_table_t base) {
+  sfu_ctx_t *ctx = parent->ctx;
   int r;
   t->ctx = ctx;
-  t->router = router;
+  t->listener = parent->listener;
+  t->listener_arg = parent->arg;
+  t->env = parent->env;
   t->ops = ops;
   sfu_list_init(&t->producer_list);
   sfu_list_init(&t->consumer_list);
@@ -193,6 +252,7 @@ static void sfu__remove_producer(sfu_transport_t *t, sfu_producer_t *p) {
   sfu__listener_remove(t, p);
   sfu_hmap_del(&t->producers, &p->transport_node);
   sfu_list_remove(&p->transport_link);
+  t->listener->on_producer_closed(t->listener_arg, t, p);
   sfu_producer_close(p);
 }
 
@@ -202,10 +262,8 @@ void sfu_transport_close(sfu_transport_t *t) {
   sfu_ctx_unregister(t->ctx, &t->handler);
   while (!sfu_list_empty(&t->producer_list))
     sfu__remove_producer(t, sfu_container_of(t->producer_list.next, sfu_producer_t, transport_link));
-  while (!sfu_list_empty(&t->consumer_list)) {
-    sfu_consumer_t *c = sfu_container_of(t->consumer_list.next, sfu_consumer_t, transport_link);
-    sfu_consumer_close(c, false);
-  }
+  while (!sfu_list_empty(&t->consumer_list))
+    sfu__remove_consumer(t, sfu_container_of(t->consumer_list.next, sfu_consumer_t, transport_link));
   if (t->rtcp_timer != NULL) {
     t->rtcp_timer->data = NULL;
     uv_close((uv_handle_t *)t->rtcp_timer, sfu__timer_closed);
@@ -341,21 +399,6 @@ void sfu_transport_account_sent(sfu_transport_t *t, size_t len, bool rtp) {
   }
 }
 
-void sfu_transport_send_rtp(sfu_transport_t *t, const uint8_t *buf, size_t len, bool is_rtx) {
-  if (t->closed || len > SFU_SEND_BUF - 64) return;
-  memcpy(t->scratch, buf, len);
-  sfu_transport_send_rtp_scratch(t, len, is_rtx);
-}
-
-void sfu_transport_send_rtp_scratch(sfu_transport_t *t, size_t len, bool is_rtx) {
-  if (t->closed || len > SFU_SEND_BUF - 64) return;
-  if (is_rtx) {
-    t->stats.rtx_bytes_sent += len;
-    sfu_rate_add(&t->stats.rtx_send_rate, sfu_now_ms(t), len);
-  }
-  t->ops->send_rtp(t, t->scratch, len, sizeof(t->scratch));
-}
-
 void sfu_transport_send_rtcp(sfu_transport_t *t, const uint8_t *buf, size_t len) {
   if (t->closed || len > SFU_SEND_BUF - 64 || !t->ops->connected(t)) return;
   memcpy(t->scratch, buf, len);
@@ -397,13 +440,18 @@ void sfu_transport_on_connected(sfu_transport_t *t) {
   if (t->closed) return;
   t->connected_once = true;
   if (t->rtcp_timer != NULL) uv_timer_start(t->rtcp_timer, sfu__rtcp_timer_cb, SFU_RTCP_INTERVAL_MS, SFU_RTCP_INTERVAL_MS);
+  uint64_t now = sfu_now_ms(t);
   sfu_list_foreach(it, &t->consumer_list) {
-    sfu_consumer_transport_connected(sfu_container_of(it, sfu_consumer_t, transport_link));
+    sfu_consumer_transport_connected(sfu_container_of(it, sfu_consumer_t, transport_link), now);
   }
 }
 
 void sfu_transport_on_disconnected(sfu_transport_t *t) {
+  sfu_list_t *it;
   if (t->rtcp_timer != NULL) uv_timer_stop(t->rtcp_timer);
+  sfu_list_foreach(it, &t->consumer_list) {
+    sfu_consumer_transport_disconnected(sfu_container_of(it, sfu_consumer_t, transport_link));
+  }
 }
 
 /* ---- requests ---- */
@@ -420,7 +468,7 @@ static void sfu__produce(sfu_transport_t *t, sfu_request_t *req) {
     sfu_request_fail(req, SFU_EEXIST, "a Producer with same producerId already exists");
     return;
   }
-  if ((r = sfu_producer_create(t->ctx, t, body, &p, err, sizeof(err))) != 0) {
+  if ((r = sfu_producer_create(t->ctx, &sfu__producer_listener, t, body, &p, err, sizeof(err))) != 0) {
     sfu_request_fail(req, r, "%s", err[0] ? err : sfu_strerror(r));
     return;
   }
@@ -429,7 +477,7 @@ static void sfu__produce(sfu_transport_t *t, sfu_request_t *req) {
     sfu_request_fail(req, r == SFU_EEXIST ? SFU_ESTATE : r, "%s", err);
     return;
   }
-  if ((r = sfu_router_add_producer(t->router, p)) != 0) {
+  if ((r = t->listener->on_producer_new(t->listener_arg, t, p)) != 0) {
     sfu__listener_remove(t, p);
     sfu_producer_close(p);
     sfu_request_fail(req, r, "Producer already exists in the router");
@@ -455,8 +503,6 @@ static void sfu__produce(sfu_transport_t *t, sfu_request_t *req) {
   sfu_request_accept_body(req, FBS_Response_Body_Transport_ProduceResponse, FBS_Transport_ProduceResponse_end(b));
 }
 
-fb_ref_t sfu_consumer_build_score(sfu_consumer_t *c, fb_builder_t *b);
-
 static void sfu__consume(sfu_transport_t *t, sfu_request_t *req) {
   fb_table_t body;
   sfu_consumer_t *c;
@@ -470,17 +516,19 @@ static void sfu__consume(sfu_transport_t *t, sfu_request_t *req) {
     return;
   }
   fb_str_t pid = FBS_Transport_ConsumeRequest_producer_id(body);
-  sfu_producer_t *p = sfu_router_get_producer(t->router, pid.ptr, pid.len);
+  sfu_producer_t *p = t->listener->get_producer(t->listener_arg, pid.ptr, pid.len);
   if (p == NULL) {
     sfu_request_fail(req, SFU_ENOTFOUND, "Producer not found [producerId:%.*s]", (int)pid.len, pid.ptr);
     return;
   }
-  if ((r = sfu_consumer_create(t->ctx, t, p, body, &c, err, sizeof(err))) != 0) {
+  if ((r = sfu_consumer_create(t->ctx, &sfu__consumer_listener, t, t->scratch, sizeof(t->scratch), p, body, &c, err,
+                               sizeof(err))) != 0) {
     sfu_request_fail(req, r, "%s", err[0] ? err : sfu_strerror(r));
     return;
   }
   sfu_hmap_put(&t->consumers, &c->transport_node);
   sfu_list_insert_tail(&t->consumer_list, &c->transport_link);
+  t->listener->on_consumer_new(t->listener_arg, c, p);
 
   fb_builder_t *b = &t->ctx->fbb;
   fb_ref_t score = sfu_consumer_build_score(c, b);
@@ -491,7 +539,7 @@ static void sfu__consume(sfu_transport_t *t, sfu_request_t *req) {
   FBS_Transport_ConsumeResponse_add_producer_paused(b, c->producer_paused);
   FBS_Transport_ConsumeResponse_add_score(b, score);
   sfu_request_accept_body(req, FBS_Response_Body_Transport_ConsumeResponse, FBS_Transport_ConsumeResponse_end(b));
-  if (t->ops->connected(t)) sfu_consumer_transport_connected(c);
+  if (t->ops->connected(t)) sfu_consumer_transport_connected(c, sfu_now_ms(t));
 }
 
 static void sfu__transport_on_request(sfu_handler_t *h, sfu_request_t *req) {
@@ -525,7 +573,7 @@ static void sfu__transport_on_request(sfu_handler_t *h, sfu_request_t *req) {
         sfu_request_fail(req, SFU_ENOTFOUND, "Consumer not found");
         return;
       }
-      sfu_consumer_close(sfu_container_of(n, sfu_consumer_t, transport_node), false);
+      sfu__remove_consumer(t, sfu_container_of(n, sfu_consumer_t, transport_node));
       sfu_request_accept(req);
       return;
     }

@@ -1,9 +1,13 @@
 /* Transport base: what WebRtcTransport, PlainTransport and friends share.
- * Owns its producers and consumers, routes incoming RTP by SSRC/MID/RID (the
- * RTP listener), reads incoming RTCP with the one compound iterator, sends
- * periodic reports, answers the TRANSPORT_* requests and builds the common
- * part of dumps and stats. The concrete transport supplies the ops (how to
- * send, connect, dump its own part, release its sockets). */
+ * Owns its producers and consumers (the only one that links and unlinks
+ * them), routes incoming RTP by SSRC/MID/RID (the RTP listener), reads
+ * incoming RTCP with the one compound iterator, sends periodic reports,
+ * answers the TRANSPORT_* requests and builds the common part of dumps and
+ * stats. The concrete transport supplies the ops (how to send, connect, dump
+ * its own part, release its sockets). It reaches its parent (the router)
+ * only through its listener, and gets what it needs from the worker (ports,
+ * DTLS context, certificate, WebRtcServers) through the environment given at
+ * creation. */
 #ifndef SFU_TRANSPORT_H
 #define SFU_TRANSPORT_H
 
@@ -11,17 +15,56 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "sfu_cert.h"
 #include "sfu_consumer.h"
 #include "sfu_ctx.h"
+#include "sfu_dtls_ctx.h"
 #include "sfu_hmap.h"
 #include "sfu_list.h"
+#include "sfu_port_manager.h"
 #include "sfu_producer.h"
 #include "sfu_request.h"
 #include "sfu_rtp_stream.h"
 
-typedef struct sfu_router sfu_router_t;
+typedef struct sfu_transport sfu_transport_t;
+typedef struct sfu_webrtc_server sfu_webrtc_server_t;
 
-#define SFU_SEND_BUF 2048 /* RTP/RTCP scratch: MTU + SRTP tag + RTX headroom */
+/* What a transport needs from the worker. */
+typedef struct sfu_transport_env {
+  sfu_port_manager_t *ports;
+  sfu_dtls_ctx_t *dtls_ctx;
+  const sfu_cert_t *cert;
+  /* A WebRtcServer by id, or NULL. */
+  sfu_webrtc_server_t *(*find_webrtc_server)(void *arg, const char *id, size_t len);
+  void *arg;
+} sfu_transport_env_t;
+
+/* What a transport tells its parent (filled in by the router). */
+typedef struct sfu_transport_listener {
+  /* A new producer: 0, or SFU_EEXIST when its id is taken in the router. */
+  int (*on_producer_new)(void *arg, sfu_transport_t *t, sfu_producer_t *p);
+  /* The transport unlinked p and is about to close it: the router closes its consumers. */
+  void (*on_producer_closed)(void *arg, sfu_transport_t *t, sfu_producer_t *p);
+  void (*on_producer_paused)(void *arg, sfu_producer_t *p, bool paused);
+  void (*on_producer_rtp)(void *arg, sfu_producer_t *p, const sfu_rtp_packet_t *pkt, uint64_t now_ms);
+  void (*on_producer_audio_level)(void *arg, sfu_producer_t *p, uint8_t level);
+  /* The producer a consumer would consume, by id, or NULL. */
+  sfu_producer_t *(*get_producer)(void *arg, const char *id, size_t len);
+  /* A new consumer of p (the router links them), and one the transport unlinked and is closing. */
+  void (*on_consumer_new)(void *arg, sfu_consumer_t *c, sfu_producer_t *p);
+  void (*on_consumer_closed)(void *arg, sfu_consumer_t *c);
+  /* The WebRtcServer it listened on closed: the router unlinks and closes t. */
+  void (*on_listen_server_closed)(void *arg, sfu_transport_t *t);
+} sfu_transport_listener_t;
+
+/* Who creates a transport: the context, the parent's listener, the worker's environment. */
+typedef struct sfu_transport_parent {
+  sfu_ctx_t *ctx;
+  const sfu_transport_listener_t *listener;
+  void *arg;
+  const sfu_transport_env_t *env;
+} sfu_transport_parent_t;
+
 
 typedef struct sfu_transport_ops {
   const char *name;
@@ -50,10 +93,12 @@ typedef struct sfu_transport_counters {
 
 struct sfu_transport {
   sfu_ctx_t *ctx;
-  sfu_router_t *router;
+  const sfu_transport_listener_t *listener;
+  void *listener_arg;
+  const sfu_transport_env_t *env;
   const sfu_transport_ops_t *ops;
   sfu_handler_t handler;
-  sfu_hnode_t router_node;
+  sfu_hnode_t router_node; /* the router's, like router_link */
   sfu_list_t router_link;
   char *id;
   size_t id_len;
@@ -87,9 +132,10 @@ struct sfu_transport {
 };
 
 /* Initialises the base (registers the channel handler). 0, SFU_EEXIST, SFU_ENOMEM. */
-int sfu_transport_init(sfu_transport_t *t, sfu_ctx_t *ctx, sfu_router_t *router, const sfu_transport_ops_t *ops,
+int sfu_transport_init(sfu_transport_t *t, const sfu_transport_parent_t *parent, const sfu_transport_ops_t *ops,
                        const char *id, size_t id_len, fb_table_t base_options);
-/* Closes producers, consumers, then the concrete part (ops->close). */
+/* Closes producers, consumers, then the concrete part (ops->close). The
+ * parent unlinked it first. */
 void sfu_transport_close(sfu_transport_t *t);
 /* Called by the concrete transport when its handles are closed: frees after the loop turn. */
 void sfu_transport_released(sfu_transport_t *t);
@@ -102,10 +148,7 @@ void sfu_transport_on_connected(sfu_transport_t *t);
 void sfu_transport_on_disconnected(sfu_transport_t *t);
 void sfu_transport_account_sent(sfu_transport_t *t, size_t len, bool rtp);
 
-/* Consumers and producers send through here (copy into scratch, then ops). */
-void sfu_transport_send_rtp(sfu_transport_t *t, const uint8_t *buf, size_t len, bool is_rtx);
-/* The same for a packet already built at the start of t->scratch. */
-void sfu_transport_send_rtp_scratch(sfu_transport_t *t, size_t len, bool is_rtx);
+/* RTCP to the remote end (copied into scratch, then ops). */
 void sfu_transport_send_rtcp(sfu_transport_t *t, const uint8_t *buf, size_t len);
 
 /* Common dump (FBS.Transport.Dump) and stats (FBS.Transport.Stats). */

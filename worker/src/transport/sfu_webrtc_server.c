@@ -14,14 +14,8 @@
 #include "sfu_tcp_server.h"
 #include "sfu_udp_socket.h"
 #include "sfu_webrtc_transport.h"
-#include "sfu_worker.h"
 
 #define SFU_WRS_MAX_SOCKS 16
-
-bool sfu_webrtc_transport_owns_tuple(sfu_webrtc_transport_t *wt, const sfu_tuple_t *tuple);
-const char *sfu_webrtc_transport_id(const sfu_webrtc_transport_t *wt, size_t *len);
-sfu_list_t *sfu_webrtc_transport_server_link(sfu_webrtc_transport_t *wt);
-sfu_webrtc_transport_t *sfu_webrtc_transport_from_server_link(sfu_list_t *link);
 
 typedef struct sfu__ufrag_entry {
   char ufrag[257];
@@ -36,7 +30,6 @@ typedef struct sfu__tuple_entry {
 
 struct sfu_webrtc_server {
   sfu_ctx_t *ctx;
-  sfu_worker_t *worker;
   sfu_handler_t handler;
   sfu_list_t worker_link;
   char *id;
@@ -288,7 +281,8 @@ void sfu_webrtc_server_close(sfu_webrtc_server_t *srv) {
   sfu__maybe_done(srv);
 }
 
-int sfu_webrtc_server_create(sfu_worker_t *w, fb_table_t req, sfu_webrtc_server_t **out, char *err, size_t err_len) {
+int sfu_webrtc_server_create(sfu_ctx_t *ctx, sfu_port_manager_t *ports, fb_table_t req, sfu_webrtc_server_t **out,
+                             char *err, size_t err_len) {
   sfu_webrtc_server_t *srv;
   fb_str_t id = FBS_Worker_CreateWebRtcServerRequest_web_rtc_server_id(req);
   fb_vec_t infos = FBS_Worker_CreateWebRtcServerRequest_listen_infos(req);
@@ -307,8 +301,7 @@ int sfu_webrtc_server_create(sfu_worker_t *w, fb_table_t req, sfu_webrtc_server_
     return SFU_EINVAL;
   }
   if ((srv = calloc(1, sizeof(*srv))) == NULL) return SFU_ENOMEM;
-  srv->ctx = w->ctx;
-  srv->worker = w;
+  srv->ctx = ctx;
   sfu_list_init(&srv->transports);
   sfu_list_init(&srv->worker_link);
   if ((srv->id = sfu_strdup_fb(id)) == NULL) {
@@ -320,7 +313,7 @@ int sfu_webrtc_server_create(sfu_worker_t *w, fb_table_t req, sfu_webrtc_server_
     sfu_listen_info_t li;
     const sfu_tcp_server_cbs_t cbs = {.on_connection = NULL, .on_packet = sfu__tcp_packet, .on_closed = sfu__tcp_closed};
     if ((r = sfu_listen_info_from_fbs(&li, fb_vec_table(infos, i), err, err_len)) != 0) goto fail;
-    if ((r = sfu_listen_sock_open(&srv->socks[srv->nsocks], srv->ctx->loop, &w->port_manager, &li, sfu__udp_packet,
+    if ((r = sfu_listen_sock_open(&srv->socks[srv->nsocks], srv->ctx->loop, ports, &li, sfu__udp_packet,
                                   &cbs, srv, err, err_len)) != 0)
       goto fail;
     srv->nsocks++;

@@ -10,14 +10,15 @@
 #include "fb.h"
 #include "sfu_ctx.h"
 #include "sfu_list.h"
+#include "sfu_port_manager.h"
 #include "sfu_tuple.h"
 
 typedef struct sfu_webrtc_server sfu_webrtc_server_t;
 typedef struct sfu_webrtc_transport sfu_webrtc_transport_t;
-typedef struct sfu_worker sfu_worker_t;
 
-/* From a verified FBS.Worker.CreateWebRtcServerRequest. */
-int sfu_webrtc_server_create(sfu_worker_t *w, fb_table_t req, sfu_webrtc_server_t **out, char *err, size_t err_len);
+/* From a verified FBS.Worker.CreateWebRtcServerRequest; its ports come from ports. */
+int sfu_webrtc_server_create(sfu_ctx_t *ctx, sfu_port_manager_t *ports, fb_table_t req, sfu_webrtc_server_t **out,
+                             char *err, size_t err_len);
 /* Closes its transports (Node closes its own objects), then its sockets. */
 void sfu_webrtc_server_close(sfu_webrtc_server_t *srv);
 const char *sfu_webrtc_server_id(const sfu_webrtc_server_t *srv, size_t *len);

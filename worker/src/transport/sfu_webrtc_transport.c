@@ -10,7 +10,6 @@
 #include "sfu_ice_server.h"
 #include "sfu_listen_info_fbs.h"
 #include "sfu_listen_sock.h"
-#include "sfu_router.h"
 #include "sfu_rtcp.h"
 #include "sfu_rtp_packet.h"
 #include "sfu_sockaddr.h"
@@ -20,13 +19,11 @@
 #include "sfu_tcp_server.h"
 #include "sfu_udp_socket.h"
 #include "sfu_webrtc_server.h"
-#include "sfu_worker.h"
 
 #define SFU_WRT_MAX_SOCKS 16
 
 struct sfu_webrtc_transport {
   sfu_transport_t base;
-  sfu_worker_t *worker;
   sfu_webrtc_server_t *server; /* NULL: own sockets */
   sfu_list_t server_link;
   sfu_listen_sock_t socks[SFU_WRT_MAX_SOCKS];
@@ -261,21 +258,17 @@ static void sfu__tcp_closed(sfu_tcp_conn_t *conn, sfu_tcp_close_reason_t reason)
   sfu_ice_server_remove_tuple(wt->ice, &tuple);
 }
 
-bool sfu_webrtc_transport_owns_tuple(sfu_webrtc_transport_t *wt, const sfu_tuple_t *tuple);
 bool sfu_webrtc_transport_owns_tuple(sfu_webrtc_transport_t *wt, const sfu_tuple_t *tuple) {
   return wt->ice != NULL && sfu_ice_server_is_valid_tuple(wt->ice, tuple);
 }
 
-const char *sfu_webrtc_transport_id(const sfu_webrtc_transport_t *wt, size_t *len);
 const char *sfu_webrtc_transport_id(const sfu_webrtc_transport_t *wt, size_t *len) {
   *len = wt->base.id_len;
   return wt->base.id;
 }
 
-sfu_list_t *sfu_webrtc_transport_server_link(sfu_webrtc_transport_t *wt);
 sfu_list_t *sfu_webrtc_transport_server_link(sfu_webrtc_transport_t *wt) { return &wt->server_link; }
 
-sfu_webrtc_transport_t *sfu_webrtc_transport_from_server_link(sfu_list_t *link);
 sfu_webrtc_transport_t *sfu_webrtc_transport_from_server_link(sfu_list_t *link) {
   return sfu_container_of(link, sfu_webrtc_transport_t, server_link);
 }
@@ -311,7 +304,7 @@ static fb_ref_t sfu__build_candidates(sfu_webrtc_transport_t *wt, fb_builder_t *
 }
 
 static fb_ref_t sfu__build_dtls_params(sfu_webrtc_transport_t *wt, fb_builder_t *b) {
-  const sfu_cert_t *cert = wt->worker->cert;
+  const sfu_cert_t *cert = wt->base.env->cert;
   fb_ref_t fps[SFU_FP_COUNT];
   for (int i = 0; i < SFU_FP_COUNT; i++) {
     fb_ref_t v = fb_create_cstring(b, cert->fingerprints[i]);
@@ -492,11 +485,8 @@ static void sfu__destroy(sfu_transport_t *t) {
 void sfu_webrtc_transport_server_closed(sfu_webrtc_transport_t *wt) {
   if (wt->server != NULL) sfu_webrtc_server_remove_transport(wt->server, wt);
   wt->server = NULL;
-  /* The router forgets it; Node learns it from its WebRtcServer's close. */
-  sfu_router_t *r = wt->base.router;
-  sfu_hmap_del(&r->transports_by_id, &wt->base.router_node);
-  sfu_list_remove(&wt->base.router_link);
-  sfu_transport_close(&wt->base);
+  /* The router unlinks and closes it; Node learns it from its WebRtcServer's close. */
+  wt->base.listener->on_listen_server_closed(wt->base.listener_arg, &wt->base);
 }
 
 static const sfu_transport_ops_t sfu__ops = {
@@ -527,7 +517,7 @@ static int sfu__open_socks(sfu_webrtc_transport_t *wt, fb_table_t opts, fb_vec_t
       return SFU_EINVAL;
     }
     const sfu_tcp_server_cbs_t cbs = {.on_connection = NULL, .on_packet = sfu__tcp_packet, .on_closed = sfu__tcp_closed};
-    if ((r = sfu_listen_sock_open(&wt->socks[wt->nsocks], wt->base.ctx->loop, &wt->worker->port_manager, &li,
+    if ((r = sfu_listen_sock_open(&wt->socks[wt->nsocks], wt->base.ctx->loop, wt->base.env->ports, &li,
                                   sfu__udp_packet, &cbs, wt, err, err_len)) != 0)
       return r;
     wt->nsocks++;
@@ -539,16 +529,15 @@ static int sfu__open_socks(sfu_webrtc_transport_t *wt, fb_table_t opts, fb_vec_t
   return 0;
 }
 
-int sfu_webrtc_transport_create(sfu_router_t *router, const char *id, size_t id_len, fb_table_t opts, bool with_server,
-                                sfu_transport_t **out, char *err, size_t err_len) {
+int sfu_webrtc_transport_create(const sfu_transport_parent_t *parent, const char *id, size_t id_len, fb_table_t opts,
+                                bool with_server, sfu_transport_t **out, char *err, size_t err_len) {
   sfu_webrtc_transport_t *wt;
-  sfu_ctx_t *ctx = router->ctx;
+  sfu_ctx_t *ctx = parent->ctx;
   int r;
 
   if ((wt = calloc(1, sizeof(*wt))) == NULL) return SFU_ENOMEM;
-  wt->worker = router->worker;
   sfu_list_init(&wt->server_link);
-  if ((r = sfu_transport_init(&wt->base, ctx, router, &sfu__ops, id, id_len,
+  if ((r = sfu_transport_init(&wt->base, parent, &sfu__ops, id, id_len,
                               FBS_WebRtcTransport_WebRtcTransportOptions_base(opts))) != 0) {
     free(wt);
     snprintf(err, err_len, "cannot create transport: %s", sfu_strerror(r));
@@ -568,7 +557,7 @@ int sfu_webrtc_transport_create(sfu_router_t *router, const char *id, size_t id_
   }
   if (with_server) {
     fb_str_t sid = FBS_WebRtcTransport_ListenServer_web_rtc_server_id(listen);
-    wt->server = sfu_worker_get_webrtc_server(wt->worker, sid.ptr, sid.len);
+    wt->server = parent->env->find_webrtc_server(parent->env->arg, sid.ptr, sid.len);
     if (wt->server == NULL) {
       snprintf(err, err_len, "WebRtcServer not found");
       r = SFU_ENOTFOUND;
@@ -596,7 +585,7 @@ int sfu_webrtc_transport_create(sfu_router_t *router, const char *id, size_t id_
   }
   sfu_dtls_callbacks_t dcb = {
       .send = sfu__dtls_send, .on_state = sfu__dtls_state, .on_srtp_keys = sfu__dtls_keys, .on_app_data = sfu__dtls_app_data};
-  if ((r = sfu_dtls_create(&wt->worker->dtls_ctx, &dcb, wt, &wt->dtls)) != 0) {
+  if ((r = sfu_dtls_create(parent->env->dtls_ctx, &dcb, wt, &wt->dtls)) != 0) {
     snprintf(err, err_len, "cannot create the DTLS transport: %s", sfu_strerror(r));
     goto fail;
   }

@@ -1,0 +1,547 @@
+/* Unit tests for worker/src/rtc alone: RTP streams (RFC 3550 loss, jitter,
+ * wrap-around, retransmission buffer), producers (encoding matching by SSRC,
+ * RID and RTX, payload type and SSRC mapping, pause) and consumers of every
+ * type (simple, simulcast, svc, pipe) wired to fake parents through their
+ * listeners: sequence numbers and timestamps continuous across pauses and
+ * layer switches, key frame gating with key frame requests, DTX dropping,
+ * NACK answered as RTX. No transport, router or channel is involved. */
+#include "rtc_test_util.h"
+
+#include "sfu_consumer.h"
+#include "sfu_error.h"
+#include "sfu_producer.h"
+#include "sfu_rtcp_feedback.h"
+#include "sfu_rtp_stream.h"
+
+/* ---- RTP streams ---- */
+
+static void recv_seq(sfu_rtp_stream_t *s, uint16_t seq, uint32_t ts, uint64_t now_ms) {
+  tpkt_t t;
+  uint8_t pl[20] = {0};
+  rtc_make_pkt(&t, 111, seq, ts, 1234, false, pl, sizeof(pl), NULL, 0);
+  (void)sfu_rtp_stream_recv(s, &t.pkt, now_ms);
+}
+
+static void stream_init(sfu_rtp_stream_t *s, uint32_t clock, bool send, bool nack) {
+  sfu_rtp_stream_params_t p;
+  memset(&p, 0, sizeof(p));
+  p.kind = SFU_KIND_AUDIO;
+  p.ssrc = 1234;
+  p.payload_type = 111;
+  p.clock_rate = clock;
+  p.use_nack = nack;
+  sfu_rtp_stream_init(s, &p, send);
+}
+
+static void test_stream_loss(void **state) {
+  (void)state;
+  sfu_rtp_stream_t s;
+  sfu_rtcp_rb_t rb;
+  stream_init(&s, 48000, false, false);
+  /* 100 packets, 10 of them missing: cumulative loss 10, fraction 10/100 */
+  for (uint16_t i = 0; i < 100; i++)
+    if (i % 10 != 5) recv_seq(&s, (uint16_t)(1000 + i), i * 960u, 1000 + i * 20u);
+  sfu_rtp_stream_fill_rr(&s, &rb, 3000);
+  assert_int_equal(rb.cumulative_lost, 10);
+  assert_int_equal(rb.highest_seq, 1099);
+  assert_int_equal(rb.fraction_lost, (10 * 256) / 100);
+  /* the next interval loses nothing: fraction 0, cumulative stays */
+  for (uint16_t i = 100; i < 150; i++) recv_seq(&s, (uint16_t)(1000 + i), i * 960u, 1000 + i * 20u);
+  sfu_rtp_stream_fill_rr(&s, &rb, 4000);
+  assert_int_equal(rb.cumulative_lost, 10);
+  assert_int_equal(rb.fraction_lost, 0);
+  assert_int_equal(s.score, 10);
+  /* a duplicate is refused and counted */
+  tpkt_t t;
+  uint8_t pl[4] = {0};
+  rtc_make_pkt(&t, 111, 1149, 149 * 960u, 1234, false, pl, 4, NULL, 0);
+  assert_false(sfu_rtp_stream_recv(&s, &t.pkt, 4000));
+  assert_int_equal(s.packets_discarded, 1);
+  /* a late packet within the reorder window fills a hole and lowers the loss */
+  for (uint16_t i = 150; i < 170; i++)
+    if (i != 160) recv_seq(&s, (uint16_t)(1000 + i), i * 960u, 1000 + i * 20u);
+  recv_seq(&s, 1160, 160 * 960u, 4500);
+  sfu_rtp_stream_fill_rr(&s, &rb, 5000);
+  assert_int_equal(rb.cumulative_lost, 10);
+  /* one far older than the window (RFC 3550 MAX_MISORDER) is a stray: dropped, no resync */
+  uint64_t disc = s.packets_discarded;
+  recv_seq(&s, 1005, 5 * 960u, 5100);
+  assert_int_equal(s.packets_discarded, disc + 1);
+  sfu_rtp_stream_fill_rr(&s, &rb, 5200);
+  assert_int_equal(rb.cumulative_lost, 10);
+  assert_int_equal(rb.highest_seq, 1169);
+  sfu_rtp_stream_destroy(&s);
+}
+
+static void test_stream_wrap(void **state) {
+  (void)state;
+  sfu_rtp_stream_t s;
+  sfu_rtcp_rb_t rb;
+  stream_init(&s, 48000, false, false);
+  for (uint32_t i = 0; i < 200; i++) recv_seq(&s, (uint16_t)(65436 + i), i * 960u, i * 20u);
+  sfu_rtp_stream_fill_rr(&s, &rb, 5000);
+  assert_int_equal(rb.cumulative_lost, 0);
+  assert_int_equal(rb.highest_seq, 65536u + 99u); /* one cycle */
+  /* a jump far ahead followed by its successor is a restarted sender:
+   * resync (RFC 3550 A.1), no loss counted */
+  for (uint32_t i = 0; i < 10; i++) recv_seq(&s, (uint16_t)(30000 + i), 1000000 + i * 960u, 5000 + i * 20u);
+  sfu_rtp_stream_fill_rr(&s, &rb, 6000);
+  assert_int_equal(rb.cumulative_lost, 0);
+  assert_int_equal(rb.highest_seq, 30009);
+  assert_int_equal(s.packets, 200 + 9); /* the first packet after the jump was held as suspect and dropped */
+  sfu_rtp_stream_destroy(&s);
+}
+
+static void test_stream_jitter(void **state) {
+  (void)state;
+  sfu_rtp_stream_t s;
+  stream_init(&s, 8000, false, false);
+  /* perfectly paced: no jitter */
+  for (uint32_t i = 0; i < 50; i++) recv_seq(&s, (uint16_t)i, i * 160u, 1000 + i * 20u);
+  assert_int_equal(s.jitter, 0);
+  /* every other packet 10 ms late: |D| = 80 units each time, J -> 80 (RFC 3550 A.8) */
+  for (uint32_t i = 50; i < 400; i++) recv_seq(&s, (uint16_t)i, i * 160u, 1000 + i * 20u + (i % 2 ? 10 : 0));
+  assert_in_range(s.jitter, 76, 80);
+  sfu_rtp_stream_destroy(&s);
+}
+
+static void test_stream_send_side(void **state) {
+  (void)state;
+  sfu_rtp_stream_t s;
+  sfu_rtcp_sr_t sr;
+  stream_init(&s, 48000, true, true);
+  tpkt_t t;
+  uint8_t pl[100];
+  memset(pl, 7, sizeof(pl));
+  for (uint16_t i = 0; i < 10; i++) {
+    rtc_make_pkt(&t, 111, (uint16_t)(500 + i), 48000u + i * 960u, 1234, false, pl, sizeof(pl), NULL, 0);
+    sfu_rtp_stream_sent(&s, &t.pkt, 1000 + i * 20u);
+  }
+  assert_int_equal(s.packets, 10);
+  sfu_rtx_slot_t *slot = sfu_rtp_stream_rtx_get(&s, 503);
+  assert_non_null(slot);
+  assert_int_equal(slot->len, 112);
+  assert_int_equal(slot->data[3], (uint8_t)503);
+  assert_null(sfu_rtp_stream_rtx_get(&s, 510));
+  sfu_rtp_stream_fill_sr(&s, &sr, 1180 + 100);
+  assert_int_equal(sr.packet_count, 10);
+  assert_int_equal(sr.octet_count, 1000);
+  /* 100 ms after the last packet: its timestamp + 100 ms of clock */
+  assert_int_equal(sr.rtp_ts, 48000u + 9 * 960u + 4800u);
+  sfu_rtp_stream_destroy(&s);
+}
+
+/* ---- producers and consumers with fake parents ---- */
+
+#define MAX_OUT 256
+
+typedef struct sent {
+  uint32_t ssrc;
+  uint16_t seq;
+  uint32_t ts;
+  uint8_t pt;
+  bool rtx;
+  size_t len;
+  uint8_t first; /* first payload byte */
+} sent_t;
+
+typedef struct harness {
+  rtc_env_t env;
+  sfu_producer_t *p;
+  sfu_consumer_t *c[4];
+  size_t nc;
+  uint8_t send_buf[SFU_SEND_BUF];
+  sent_t out[MAX_OUT];
+  size_t nout;
+  size_t rtcp_out, plis, firs;
+  int producer_paused_events;
+  int consumers_closed;
+} harness_t;
+
+static harness_t H;
+
+static void h_on_rtp(void *arg, sfu_producer_t *p, const sfu_rtp_packet_t *pkt, uint64_t now_ms) {
+  harness_t *h = arg;
+  (void)p;
+  for (size_t i = 0; i < h->nc; i++) sfu_consumer_send_rtp(h->c[i], pkt, now_ms);
+}
+
+static void h_on_paused(void *arg, sfu_producer_t *p, bool paused) {
+  harness_t *h = arg;
+  (void)p;
+  h->producer_paused_events++;
+  for (size_t i = 0; i < h->nc; i++) sfu_consumer_producer_paused(h->c[i], paused);
+}
+
+static void h_on_level(void *arg, sfu_producer_t *p, uint8_t level) { (void)arg, (void)p, (void)level; }
+
+static void h_send_rtcp(void *arg, sfu_producer_t *p, const uint8_t *buf, size_t len) {
+  harness_t *h = arg;
+  (void)p;
+  h->rtcp_out++;
+  if (len >= 4 && buf[1] == SFU_RTCP_PT_PSFB && (buf[0] & 0x1f) == 1) h->plis++;
+  if (len >= 4 && buf[1] == SFU_RTCP_PT_PSFB && (buf[0] & 0x1f) == 4) h->firs++;
+}
+
+static const sfu_producer_listener_t h_plistener = {h_on_rtp, h_on_paused, h_on_level, h_send_rtcp};
+
+static void h_consumer_send(void *arg, sfu_consumer_t *c, sfu_rtp_packet_t *pkt, bool is_rtx) {
+  harness_t *h = arg;
+  (void)c;
+  assert_true(h->nout < MAX_OUT);
+  sent_t *s = &h->out[h->nout++];
+  s->ssrc = pkt->ssrc;
+  s->seq = pkt->seq;
+  s->ts = pkt->timestamp;
+  s->pt = pkt->payload_type;
+  s->rtx = is_rtx;
+  s->len = pkt->len;
+  s->first = pkt->payload_len > 0 ? sfu_rtp_payload(pkt)[0] : 0;
+}
+
+static void h_consumer_producer_closed(void *arg, sfu_consumer_t *c) {
+  harness_t *h = arg;
+  h->consumers_closed++;
+  sfu_consumer_close(c);
+}
+
+static const sfu_consumer_listener_t h_clistener = {h_consumer_send, h_consumer_producer_closed};
+
+static const tcodec_t OPUS = {.mime = "audio/opus", .pt = 100, .clock = 48000, .channels = 2};
+static const tcodec_t VP8[2] = {{.mime = "video/VP8", .pt = 96, .clock = 90000, .nack = true, .pli = true, .fir = true},
+                                {.mime = "video/rtx", .pt = 97, .clock = 90000, .apt = 96}};
+static const tcodec_t VP8_CONSUMER[2] = {
+    {.mime = "video/VP8", .pt = 101, .clock = 90000, .nack = true, .pli = true, .fir = true},
+    {.mime = "video/rtx", .pt = 102, .clock = 90000, .apt = 101}};
+
+#define MAPPED 5000u
+
+static void h_open(void) {
+  memset(&H, 0, sizeof(H));
+  rtc_env_open(&H.env);
+}
+
+static void h_producer(bool video, const tenc_t *encs, size_t n, const text_t *exts, size_t nexts) {
+  char err[256] = "";
+  trtp_t r = {.mid = "0", .codecs = video ? VP8 : &OPUS, .ncodecs = video ? 2 : 1, .encs = encs, .nencs = n,
+              .exts = exts, .nexts = nexts};
+  fb_table_t req = rtc_produce_req("p1", video, &r, MAPPED, false);
+  assert_int_equal(sfu_producer_create(&H.env.ctx, &h_plistener, &H, req, &H.p, err, sizeof(err)), 0);
+}
+
+/* A consumer of type (FBS RtpParameters Type) sending as ssrc (rtx_ssrc + 1 when RTX). */
+static sfu_consumer_t *h_consumer(const char *id, bool video, uint8_t type, size_t nsources, int preferred, bool rtx,
+                                  bool ignore_dtx, bool paused) {
+  char err[256] = "";
+  sfu_consumer_t *c;
+  tenc_t enc[4] = {{.ssrc = 9000 + (uint32_t)H.nc * 10, .rtx_ssrc = rtx ? 9001 + (uint32_t)H.nc * 10 : 0}};
+  size_t nenc = 1;
+  if (type == FBS_RtpParameters_Type_PIPE) {
+    for (size_t i = 0; i < nsources; i++) enc[i] = (tenc_t){.ssrc = 9000 + (uint32_t)H.nc * 10 + (uint32_t)i};
+    nenc = nsources;
+  }
+  trtp_t r = {.mid = "c", .codecs = video ? VP8_CONSUMER : &OPUS, .ncodecs = video ? (rtx ? 2 : 1) : 1, .encs = enc,
+              .nencs = nenc};
+  fb_table_t req = rtc_consume_req(id, "p1", video, type, &r, MAPPED, nsources, preferred, ignore_dtx);
+  if (paused) {
+    /* paused is a field of the request: patch it through a rebuild */
+  }
+  assert_int_equal(
+      sfu_consumer_create(&H.env.ctx, &h_clistener, &H, H.send_buf, sizeof(H.send_buf), H.p, req, &c, err, sizeof(err)),
+      0);
+  H.c[H.nc++] = c;
+  c->paused = paused;
+  sfu_consumer_transport_connected(c, 0);
+  return c;
+}
+
+static void h_close(void) {
+  for (size_t i = 0; i < H.nc; i++) sfu_consumer_close(H.c[i]);
+  if (H.p != NULL) sfu_producer_close(H.p);
+  rtc_env_close(&H.env);
+}
+
+/* The producer receives one packet of its stream (original pt/ssrc). */
+static sfu_producer_rtp_result_t h_in(uint8_t pt, uint16_t seq, uint32_t ts, uint32_t ssrc, const uint8_t *payload,
+                                      size_t plen, const sfu_rtp_ext_value_t *exts, size_t nexts, uint64_t now) {
+  tpkt_t t;
+  rtc_make_pkt(&t, pt, seq, ts, ssrc, false, payload, plen, exts, nexts);
+  return sfu_producer_receive_rtp(H.p, &t.pkt, now);
+}
+
+static void test_simple_audio_pause_resume(void **state) {
+  (void)state;
+  h_open();
+  const tenc_t enc = {.ssrc = 1111};
+  h_producer(false, &enc, 1, NULL, 0);
+  sfu_consumer_t *c = h_consumer("c1", false, FBS_RtpParameters_Type_SIMPLE, 1, -1, false, false, false);
+  uint8_t pl[60];
+  memset(pl, 1, sizeof(pl));
+  uint64_t now = 10000;
+  uint16_t seq = 40000;
+  uint32_t ts = 123456;
+  for (int i = 0; i < 10; i++, seq++, ts += 960, now += 20)
+    assert_int_equal(h_in(100, seq, ts, 1111, pl, sizeof(pl), NULL, 0, now), SFU_PRODUCER_RTP_MEDIA);
+  c->paused = true; /* CONSUMER_PAUSE */
+  for (int i = 0; i < 50; i++, seq++, ts += 960, now += 20) h_in(100, seq, ts, 1111, pl, sizeof(pl), NULL, 0, now);
+  c->paused = false; /* CONSUMER_RESUME */
+  c->sync_required = true;
+  for (int i = 0; i < 10; i++, seq++, ts += 960, now += 20) h_in(100, seq, ts, 1111, pl, sizeof(pl), NULL, 0, now);
+
+  assert_int_equal(H.nout, 20);
+  for (size_t i = 0; i < H.nout; i++) {
+    assert_int_equal(H.out[i].ssrc, 9000);
+    assert_int_equal(H.out[i].pt, 100);
+    if (i > 0) assert_int_equal((uint16_t)(H.out[i].seq - H.out[i - 1].seq), 1); /* no gap for the receiver */
+  }
+  assert_int_equal(H.out[0].seq, 40000); /* the first packet keeps its numbers */
+  assert_int_equal(H.out[0].ts, 123456);
+  /* across the pause the timestamp advances by the wall time that passed
+   * (51 packets of 20 ms = 1.02 s = 48960 units), not by 0 */
+  uint32_t jump = H.out[10].ts - H.out[9].ts;
+  assert_in_range(jump, 48960 - 960, 48960 + 960);
+  for (size_t i = 11; i < H.nout; i++) assert_int_equal(H.out[i].ts - H.out[i - 1].ts, 960);
+  assert_int_equal(c->stream.packets, 20);
+  h_close();
+}
+
+static void test_simple_dtx(void **state) {
+  (void)state;
+  h_open();
+  const tenc_t enc = {.ssrc = 1111};
+  h_producer(false, &enc, 1, NULL, 0);
+  h_consumer("keep", false, FBS_RtpParameters_Type_SIMPLE, 1, -1, false, false, false);
+  h_consumer("drop", false, FBS_RtpParameters_Type_SIMPLE, 1, -1, false, true, false);
+  uint8_t pl[60] = {1}, dtx[1] = {0xf8};
+  h_in(100, 1, 960, 1111, pl, sizeof(pl), NULL, 0, 1000);
+  h_in(100, 2, 1920, 1111, dtx, 1, NULL, 0, 1020);
+  h_in(100, 3, 2880, 1111, pl, sizeof(pl), NULL, 0, 1040);
+  size_t keep = 0, drop = 0;
+  for (size_t i = 0; i < H.nout; i++) {
+    if (H.out[i].ssrc == 9000) keep++;
+    if (H.out[i].ssrc == 9010) drop++;
+  }
+  assert_int_equal(keep, 3);
+  assert_int_equal(drop, 2);
+  h_close();
+}
+
+static void test_producer_matching(void **state) {
+  (void)state;
+  h_open();
+  const text_t exts[2] = {{FBS_RtpParameters_RtpHeaderExtensionUri_RtpStreamId, 10},
+                          {FBS_RtpParameters_RtpHeaderExtensionUri_RepairRtpStreamId, 11}};
+  const tenc_t encs[2] = {{.rid = "r0"}, {.rid = "r1"}};
+  h_producer(true, encs, 2, exts, 2);
+  sfu_consumer_t *c = h_consumer("c1", true, FBS_RtpParameters_Type_SIMULCAST, 2, 1, false, false, false);
+  uint8_t key[40], delta[40];
+  rtc_vp8_payload(key, true, sizeof(key));
+  rtc_vp8_payload(delta, false, sizeof(delta));
+  sfu_rtp_ext_value_t rid0 = {.id = 10, .len = 2, .value = (const uint8_t *)"r0"};
+  sfu_rtp_ext_value_t rid1 = {.id = 10, .len = 2, .value = (const uint8_t *)"r1"};
+  sfu_rtp_ext_value_t rrid1 = {.id = 11, .len = 2, .value = (const uint8_t *)"r1"};
+  /* SSRCs learned from RIDs */
+  assert_int_equal(h_in(96, 1, 0, 7000, key, sizeof(key), &rid0, 1, 1000), SFU_PRODUCER_RTP_MEDIA);
+  assert_int_equal(h_in(96, 1, 0, 7001, key, sizeof(key), &rid1, 1, 1000), SFU_PRODUCER_RTP_MEDIA);
+  assert_true(H.p->encodings[0].has_ssrc && H.p->encodings[0].ssrc == 7000);
+  assert_true(H.p->encodings[1].has_ssrc && H.p->encodings[1].ssrc == 7001);
+  /* then by SSRC without the RID */
+  assert_int_equal(h_in(96, 2, 3000, 7001, delta, sizeof(delta), NULL, 0, 1033), SFU_PRODUCER_RTP_MEDIA);
+  /* RTX by repaired RID: counted, not forwarded */
+  assert_int_equal(h_in(97, 5, 3000, 7100, delta, sizeof(delta), &rrid1, 1, 1040), SFU_PRODUCER_RTP_RTX);
+  /* unknown payload type and unknown SSRC */
+  assert_int_equal(h_in(55, 3, 6000, 7001, delta, sizeof(delta), NULL, 0, 1066), SFU_PRODUCER_RTP_DISCARDED);
+  assert_int_equal(h_in(96, 3, 6000, 7777, delta, sizeof(delta), NULL, 0, 1066), SFU_PRODUCER_RTP_DISCARDED);
+  /* the consumer saw the router form (mapped SSRCs and payload type) and
+   * sent ours: encoding 0 while it was the only active one, then 1 */
+  assert_int_equal(c->current_spatial, 1);
+  assert_int_equal(H.nout, 3);
+  assert_int_equal(H.out[0].ssrc, 9000);
+  assert_int_equal(H.out[0].pt, 101);
+  /* a paused producer forwards nothing and tells its parent once */
+  H.p->paused = true;
+  size_t before = H.nout;
+  assert_int_equal(h_in(96, 4, 9000, 7001, delta, sizeof(delta), NULL, 0, 1100), SFU_PRODUCER_RTP_MEDIA);
+  assert_int_equal(H.nout, before);
+  h_close();
+}
+
+static void test_video_key_frame_gating(void **state) {
+  (void)state;
+  h_open();
+  const tenc_t enc = {.ssrc = 2222, .rtx_ssrc = 2223};
+  h_producer(true, &enc, 1, NULL, 0);
+  sfu_consumer_t *c = h_consumer("c1", true, FBS_RtpParameters_Type_SIMPLE, 1, -1, true, false, false);
+  uint8_t key[100], delta[100];
+  rtc_vp8_payload(key, true, sizeof(key));
+  rtc_vp8_payload(delta, false, sizeof(delta));
+  uint64_t now = 5000;
+  /* delta frames before a key frame: dropped, one PLI (throttled) */
+  for (int i = 0; i < 5; i++, now += 33) h_in(96, (uint16_t)(100 + i), 90000u + i * 3000u, 2222, delta, 100, NULL, 0, now);
+  assert_int_equal(H.nout, 0);
+  assert_int_equal(H.plis, 1);
+  h_in(96, 105, 90000u + 5 * 3000u, 2222, key, 100, NULL, 0, now);
+  for (int i = 6; i < 10; i++, now += 33) h_in(96, (uint16_t)(100 + i), 90000u + i * 3000u, 2222, delta, 100, NULL, 0, now);
+  assert_int_equal(H.nout, 5);
+  assert_int_equal(H.out[0].seq, 105);
+  /* after a producer pause/resume a key frame is needed again, and asked for */
+  sfu_consumer_producer_paused(c, true);
+  sfu_consumer_producer_paused(c, false);
+  size_t plis = H.plis;
+  now += 1000;
+  h_in(96, 110, 90000u + 10 * 3000u, 2222, delta, 100, NULL, 0, now);
+  assert_int_equal(H.nout, 5);
+  assert_true(H.plis > plis);
+  h_in(96, 111, 90000u + 11 * 3000u, 2222, key, 100, NULL, 0, now + 33);
+  assert_int_equal(H.nout, 6);
+  assert_int_equal((uint16_t)(H.out[5].seq - H.out[4].seq), 1);
+  h_close();
+}
+
+static void test_nack_answered_as_rtx(void **state) {
+  (void)state;
+  h_open();
+  const tenc_t enc = {.ssrc = 2222, .rtx_ssrc = 2223};
+  h_producer(true, &enc, 1, NULL, 0);
+  sfu_consumer_t *c = h_consumer("c1", true, FBS_RtpParameters_Type_SIMPLE, 1, -1, true, false, false);
+  uint8_t key[100], delta[100];
+  rtc_vp8_payload(key, true, sizeof(key));
+  rtc_vp8_payload(delta, false, sizeof(delta));
+  h_in(96, 500, 0, 2222, key, 100, NULL, 0, 1000);
+  for (int i = 1; i < 10; i++) h_in(96, (uint16_t)(500 + i), (uint32_t)i * 3000u, 2222, delta, 100, NULL, 0, 1000 + 33u * i);
+  assert_int_equal(H.nout, 10);
+  /* NACK for 503 and 505 (PID 503, BLP bit 1) */
+  uint8_t buf[64];
+  int len = sfu_rtcp_nack_build(buf, sizeof(buf), 1, 9000, (const uint16_t[]){503, 505}, 2, NULL);
+  assert_true(len > 0);
+  sfu_rtcp_iter_t it;
+  sfu_rtcp_hdr_t h;
+  sfu_rtcp_nack_t nack;
+  sfu_rtcp_iter_init(&it, buf, (size_t)len);
+  assert_int_equal(sfu_rtcp_iter_next(&it, &h), 1);
+  assert_int_equal(sfu_rtcp_nack_parse(&h, &nack), 0);
+  sfu_consumer_on_nack(c, &nack, 1400);
+  assert_int_equal(H.nout, 12);
+  for (int k = 0; k < 2; k++) {
+    sent_t *s = &H.out[10 + k];
+    assert_true(s->rtx);
+    assert_int_equal(s->ssrc, 9001);
+    assert_int_equal(s->pt, 102);
+    assert_int_equal(s->len, H.out[3].len + 2); /* the OSN */
+  }
+  assert_int_equal(c->stream.packets_retransmitted, 2);
+  /* a packet never sent, and one too old, are not retransmitted */
+  len = sfu_rtcp_nack_build(buf, sizeof(buf), 1, 9000, (const uint16_t[]){600}, 1, NULL);
+  sfu_rtcp_iter_init(&it, buf, (size_t)len);
+  assert_int_equal(sfu_rtcp_iter_next(&it, &h), 1);
+  assert_int_equal(sfu_rtcp_nack_parse(&h, &nack), 0);
+  sfu_consumer_on_nack(c, &nack, 1500);
+  len = sfu_rtcp_nack_build(buf, sizeof(buf), 1, 9000, (const uint16_t[]){504}, 1, NULL);
+  sfu_rtcp_iter_init(&it, buf, (size_t)len);
+  assert_int_equal(sfu_rtcp_iter_next(&it, &h), 1);
+  assert_int_equal(sfu_rtcp_nack_parse(&h, &nack), 0);
+  sfu_consumer_on_nack(c, &nack, 1000 + 33 * 4 + 5000);
+  assert_int_equal(H.nout, 12);
+  h_close();
+}
+
+/* Simulcast: three encodings; the consumer forwards the preferred one, then
+ * switches down at a key frame of the lower one when the preference drops,
+ * and up again; one SSRC, sequence numbers without gaps or repeats,
+ * timestamps never going backwards. */
+static void test_simulcast_layer_switch(void **state) {
+  (void)state;
+  h_open();
+  const tenc_t encs[3] = {{.ssrc = 3000}, {.ssrc = 3001}, {.ssrc = 3002}};
+  h_producer(true, encs, 3, NULL, 0);
+  sfu_consumer_t *c = h_consumer("c1", true, FBS_RtpParameters_Type_SIMULCAST, 3, 2, false, false, false);
+  uint8_t key[80], delta[80];
+  rtc_vp8_payload(key, true, sizeof(key));
+  rtc_vp8_payload(delta, false, sizeof(delta));
+  /* the three encodings have unrelated sequence numbers and timestamp bases */
+  uint16_t seq[3] = {100, 20000, 65000};
+  uint32_t tsb[3] = {1000, 500000, 4000000000u};
+  uint64_t now = 1000;
+  int frame = 0;
+  for (int phase = 0; phase < 3; phase++) {
+    if (phase == 1) c->preferred_spatial = 0;
+    if (phase == 2) c->preferred_spatial = 2;
+    for (int f = 0; f < 30; f++, frame++, now += 33) {
+      for (int e = 0; e < 3; e++) {
+        bool is_key = f == 0 || f == 15;
+        h_in(96, seq[e]++, tsb[e] + (uint32_t)frame * 3000u, 3000u + (uint32_t)e, is_key ? key : delta, 80, NULL, 0, now);
+      }
+    }
+    assert_int_equal(c->current_spatial, phase == 1 ? 0 : 2);
+  }
+  assert_true(H.nout >= 85);
+  for (size_t i = 1; i < H.nout; i++) {
+    assert_int_equal(H.out[i].ssrc, 9000);
+    assert_int_equal((uint16_t)(H.out[i].seq - H.out[i - 1].seq), 1);
+    assert_true((int32_t)(H.out[i].ts - H.out[i - 1].ts) > 0);
+    assert_true(H.out[i].ts - H.out[i - 1].ts <= 6000); /* at most one frame interval of jump */
+  }
+  h_close();
+}
+
+static void test_pipe_consumer(void **state) {
+  (void)state;
+  h_open();
+  const tenc_t encs[2] = {{.ssrc = 3000}, {.ssrc = 3001}};
+  h_producer(true, encs, 2, NULL, 0);
+  h_consumer("c1", true, FBS_RtpParameters_Type_PIPE, 2, -1, false, false, false);
+  uint8_t delta[80];
+  rtc_vp8_payload(delta, false, sizeof(delta));
+  /* no key frame gating, numbers untouched, each encoding under its own SSRC */
+  h_in(96, 10, 100, 3000, delta, 80, NULL, 0, 1000);
+  h_in(96, 77, 900, 3001, delta, 80, NULL, 0, 1000);
+  h_in(96, 11, 3100, 3000, delta, 80, NULL, 0, 1033);
+  assert_int_equal(H.nout, 3);
+  assert_int_equal(H.out[0].ssrc, 9000);
+  assert_int_equal(H.out[0].seq, 10);
+  assert_int_equal(H.out[0].ts, 100);
+  assert_int_equal(H.out[1].ssrc, 9001);
+  assert_int_equal(H.out[1].seq, 77);
+  assert_int_equal(H.out[2].seq, 11);
+  h_close();
+}
+
+static void test_inactive_consumer(void **state) {
+  (void)state;
+  h_open();
+  const tenc_t enc = {.ssrc = 1111};
+  h_producer(false, &enc, 1, NULL, 0);
+  sfu_consumer_t *c = h_consumer("c1", false, FBS_RtpParameters_Type_SIMPLE, 1, -1, false, false, false);
+  uint8_t pl[20] = {1};
+  sfu_consumer_transport_disconnected(c);
+  h_in(100, 1, 960, 1111, pl, sizeof(pl), NULL, 0, 1000);
+  assert_int_equal(H.nout, 0);
+  sfu_consumer_transport_connected(c, 1020);
+  h_in(100, 2, 1920, 1111, pl, sizeof(pl), NULL, 0, 1020);
+  assert_int_equal(H.nout, 1);
+  /* the producer goes away: the consumer tells its parent, which closes it */
+  H.nc = 0;
+  sfu_consumer_producer_closed(c);
+  assert_int_equal(H.consumers_closed, 1);
+  assert_null(c->producer);
+  h_close();
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_stream_loss),
+      cmocka_unit_test(test_stream_wrap),
+      cmocka_unit_test(test_stream_jitter),
+      cmocka_unit_test(test_stream_send_side),
+      cmocka_unit_test(test_simple_audio_pause_resume),
+      cmocka_unit_test(test_simple_dtx),
+      cmocka_unit_test(test_producer_matching),
+      cmocka_unit_test(test_video_key_frame_gating),
+      cmocka_unit_test(test_nack_answered_as_rtx),
+      cmocka_unit_test(test_simulcast_layer_switch),
+      cmocka_unit_test(test_pipe_consumer),
+      cmocka_unit_test(test_inactive_consumer),
+  };
+  if (getenv("SFU_TEST_FILTER") != NULL) cmocka_set_test_filter(getenv("SFU_TEST_FILTER"));
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,39 @@
+/* What differs between consumer types, and the helpers they share
+ * (cross-file internals of sfu_consumer*.c). One file per type:
+ *   sfu_simple_consumer.c     one stream as it is
+ *   sfu_simulcast_consumer.c  one of the producer's encodings at a time, switching on key frames
+ *   sfu_svc_consumer.c        one SVC stream
+ *   sfu_pipe_consumer.c       every encoding as it is, to another router */
+#ifndef SFU_CONSUMER_OPS_H
+#define SFU_CONSUMER_OPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sfu_consumer.h"
+
+struct sfu_consumer_ops {
+  const char *name;
+  bool layered; /* has spatial/temporal layers: preferred layers, layerschange */
+  /* A packet from the producer (router form, not to be modified). */
+  void (*send_rtp)(sfu_consumer_t *c, const sfu_rtp_packet_t *pkt, uint64_t now_ms);
+};
+
+extern const sfu_consumer_ops_t sfu__simple_consumer_ops;
+extern const sfu_consumer_ops_t sfu__simulcast_consumer_ops;
+extern const sfu_consumer_ops_t sfu__svc_consumer_ops;
+extern const sfu_consumer_ops_t sfu__pipe_consumer_ops;
+
+/* Not paused, producer there and not paused, transport connected. */
+bool sfu__consumer_active(const sfu_consumer_t *c);
+/* Asks the producer for a key frame of the stream being forwarded (video only). */
+void sfu__consumer_request_key_frame(sfu_consumer_t *c, uint64_t now_ms);
+/* LAYERS_CHANGE with the current layers (none when current_spatial < 0). */
+void sfu__consumer_notify_layers(sfu_consumer_t *c);
+/* The shared output path of simple, simulcast and svc consumers: key frame
+ * gating after a sync point, sequence number / timestamp rewriting, our
+ * SSRC and payload type, one rebuild of the header extensions, the
+ * retransmission buffer, and the send through the listener. */
+void sfu__consumer_forward(sfu_consumer_t *c, const sfu_rtp_packet_t *in, uint64_t now_ms);
+
+#endif
