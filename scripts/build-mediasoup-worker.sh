@@ -63,8 +63,14 @@
 #     it tested `operationType == BIO_CB_RETURN`; Debian's OpenSSL is built with
 #     kernel TLS, so BIO_get_ktls_send() on the write BIO then answers 1, and
 #     OpenSSL takes the mem BIO for a kTLS socket and crashes in the first
-#     handshake. Fixed as `(operationType & BIO_CB_RETURN)` (the upstream wrap's
-#     OpenSSL has no kTLS, which is why it does not show there).
+#     handshake (seen here: SIGSEGV in werift's first DTLS handshake without the
+#     fix). Fixed as `(operationType & BIO_CB_RETURN)`. Presumably hidden
+#     upstream because the wrap's OpenSSL is built without kTLS; Debian's
+#     <openssl/configuration.h> does not define OPENSSL_NO_KTLS.
+# Other differences from mediasoup's own build: Debian's libuv, OpenSSL and
+# abseil are linked as shared libraries (mediasoup links its wraps statically);
+# libsrtp 2.5 works in place, so the shim copies each outgoing packet into the
+# output buffer before protecting it (as mediasoup's earlier libsrtp 2 based code did).
 #
 # Idempotent: a second run with nothing changed does no network access and
 # only asks ninja (nothing to do). The tree is unpacked again (and the build
