@@ -56,8 +56,8 @@
 # Patches applied to the unpacked tree (never committed):
 #   meson.build: meson_version '>= 1.1.0' -> '>= 1.0.0' when Debian's meson is
 #     older (Debian 12 has 1.0.1, mediasoup pins 1.12.0 through pip, which is
-#     not reachable here); the build files use nothing newer (meson says so
-#     with a warning if they did)
+#     not reachable here); the build files use nothing newer (meson would warn
+#     or fail if they did; setup prints no warning)
 #   src/RTC/DtlsTransport.cpp, onSslBioOut(): the BIO callback answered every
 #     BIO_CB_RETURN|<op> call with 1 instead of the operation's result, since
 #     it tested `operationType == BIO_CB_RETURN`; Debian's OpenSSL is built with
