@@ -4,6 +4,9 @@
 #   make test            C unit tests (plain, ASan/UBSan, valgrind) + Node black-box tests
 #   make conformance     mediasoup 3.27.1's own jest suite against our worker
 #   make fuzz            build the libFuzzer targets (clang); make fuzz-run FUZZ_SECONDS=300
+#   make mediasoup-worker  benchmark baseline only: mediasoup 3.27.1's own C++ worker,
+#                        built from its npm tarball into build/mediasoup-worker/
+#                        (scripts/build-mediasoup-worker.sh; not part of make test)
 #
 # Dependencies come from scripts/setup.sh (Debian packages, libsrtp2 built from
 # Debian's source package into build/deps, npm packages in node-controller/).
@@ -56,7 +59,7 @@ FUZZERS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_SECONDS ?= 60
 
 .PHONY: all worker test unit-tests unit-tests-asan unit-tests-valgrind node-tests conformance \
-        conformance-all fuzz fuzz-run bench bench-fanout example clean deps
+        conformance-all fuzz fuzz-run bench bench-fanout example clean deps mediasoup-worker
 
 all: worker
 worker: $(WORKER_BIN)
@@ -154,6 +157,12 @@ bench: $(WORKER_BIN)
 
 bench-fanout: $(WORKER_BIN)
 	$(NODE) scripts/bench-fanout.mjs --worker $(abspath $(WORKER_BIN))
+
+# Benchmark baseline: mediasoup's own worker (nothing of mediasoup's is committed;
+# the script fetches its npm tarball into build/). Always runs the script, which
+# is idempotent (ninja does the rest).
+mediasoup-worker:
+	bash scripts/build-mediasoup-worker.sh
 
 example: $(WORKER_BIN)
 	$(NODE) scripts/example.mjs --worker $(abspath $(WORKER_BIN))

@@ -1,0 +1,1 @@
+/* intentionally empty: the system library comes through the dependency */
