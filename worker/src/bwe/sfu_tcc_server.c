@@ -94,8 +94,7 @@ static void sfu__ts_update_loss(sfu_tcc_server_t *s, double loss) {
 int sfu_tcc_server_build_feedback(sfu_tcc_server_t *s, uint8_t *out, size_t cap) {
   sfu__tcc_slot_t *slot;
   size_t n = 0, consumed;
-  int64_t e, first_ext = -1;
-  uint16_t base;
+  int64_t e, first_ext = -1, base_ext, last_ext;
   int len;
 
   if (cap > s->max_len) cap = s->max_len;
@@ -110,30 +109,17 @@ int sfu_tcc_server_build_feedback(sfu_tcc_server_t *s, uint8_t *out, size_t cap)
     n++;
   }
   if (n == 0) return 0;
-  base = (uint16_t)s->start_ext;
-  len = sfu_rtcp_tcc_build(out, cap, 0, s->media_ssrc, base, s->fb_count, s->scratch, n, &consumed);
-  if (len < 0 && first_ext != s->start_ext) { /* too many losses before the first packet for cap */
-    base = (uint16_t)first_ext;
-    len = sfu_rtcp_tcc_build(out, cap, 0, s->media_ssrc, base, s->fb_count, s->scratch, n, &consumed);
+  base_ext = s->start_ext;
+  len = sfu_rtcp_tcc_build(out, cap, 0, s->media_ssrc, (uint16_t)base_ext, s->fb_count, s->scratch, n, &consumed);
+  if (len < 0 && first_ext != base_ext) { /* too many losses before the first packet for cap */
+    base_ext = first_ext;
+    len = sfu_rtcp_tcc_build(out, cap, 0, s->media_ssrc, (uint16_t)base_ext, s->fb_count, s->scratch, n, &consumed);
   }
   if (len < 0) return len;
-  e = first_ext;
-  {
-    /* the last reported packet: consumed-th listed one */
-    size_t k = 0;
-    for (e = s->start_ext; e <= s->highest_ext; e++) {
-      slot = &s->ring[e & SFU__TS_MASK];
-      if (slot->ext_seq != e) continue;
-      if (++k == consumed) break;
-    }
-  }
-  /* statuses = e - base + 1 (as unwrapped); lost = statuses - consumed */
-  {
-    int64_t base_ext = base == (uint16_t)s->start_ext ? s->start_ext : first_ext;
-    double statuses = (double)(e - base_ext + 1);
-    sfu__ts_update_loss(s, (statuses - (double)consumed) / statuses);
-  }
-  s->start_ext = e + 1;
+  /* the window spans less than 2^16: the 16-bit distance unwraps */
+  last_ext = first_ext + (uint16_t)(s->scratch[consumed - 1].seq - (uint16_t)first_ext);
+  sfu__ts_update_loss(s, (double)(last_ext - base_ext + 1 - (int64_t)consumed) / (double)(last_ext - base_ext + 1));
+  s->start_ext = last_ext + 1;
   s->fb_count++;
   return len;
 }
