@@ -10,7 +10,10 @@
  * (sfu_rtcp_tcc_build, as many messages as it takes under a size limit
  * drawn from the input) and read back: the same sequence numbers received
  * at the same times (exact: every time is a multiple of 250 us), the packets
- * in between reported lost, every message within the limit.
+ * in between reported lost, every message within the limit. Finally the
+ * message goes to a send-side estimator that sent packets around its
+ * numbers (the adversary's feedback must not break its bookkeeping: the
+ * estimate stays within its bounds).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,6 +25,7 @@
 #include "sfu_rtcp.h"
 #include "sfu_rtcp_feedback.h"
 #include "sfu_rtcp_tcc.h"
+#include "sfu_send_bwe.h"
 
 #define CHECK(x)                \
   do {                          \
@@ -81,6 +85,29 @@ static void rebuild(size_t n, uint16_t base, size_t cap) {
   }
 }
 
+static void estimator(const sfu_rtcp_tcc_msg_t *m, size_t cap) {
+  sfu_send_bwe_t b;
+  sfu_send_bwe_config_t cfg = {300000, 0, 0};
+  sfu_probe_cluster_t c;
+  int64_t t = 1000000, bps;
+  int i, id = -1;
+
+  if (sfu_send_bwe_init(&b, &cfg, NULL, NULL, t / 1000) != 0) return;
+  sfu_send_bwe_on_connected(&b, t / 1000);
+  if (sfu_send_bwe_next_probe(&b, &c)) id = c.id;
+  /* packets from 100 before the base to 400 after, some of them probes */
+  for (i = -100; i < 400; i++, t += 1000)
+    sfu_send_bwe_on_packet_sent(&b, (uint16_t)(m->tcc.base_seq + i), 200 + (cap + (size_t)i) % 1000,
+                                i % 7 == 0 ? id : -1, i % 11 == 0, t);
+  sfu_send_bwe_on_feedback(&b, m, t + 50000);
+  sfu_send_bwe_on_timer(&b, (t + 60000) / 1000);
+  sfu_send_bwe_on_feedback(&b, m, t + 150000); /* repeated */
+  bps = sfu_send_bwe_available_bitrate(&b);
+  CHECK(bps >= SFU_BWE_MEDIASOUP_MIN_BITRATE && bps <= 1000000000);
+  CHECK(sfu_send_bwe_packet_loss(&b) >= 0 && sfu_send_bwe_packet_loss(&b) <= 1);
+  sfu_send_bwe_destroy(&b);
+}
+
 static void one(const sfu_rtcp_hdr_t *h, size_t cap) {
   sfu_rtcp_tcc_msg_t m;
   sfu_rtcp_tcc_iter_t it;
@@ -121,6 +148,7 @@ static void one(const sfu_rtcp_hdr_t *h, size_t cap) {
   CHECK(sfu_rtcp_tcc_iter_next(&it, &p) == 0);
   CHECK(count == m.tcc.status_count && received == m.received_count && delta_bytes == m.deltas_len);
   if (received > 0) rebuild(received, m.tcc.base_seq, cap);
+  estimator(&m, cap);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
