@@ -154,6 +154,21 @@ static void test_desired_and_limits(void **state) {
   sfu_send_bwe_get_bitrates(&b, &br);
   assert_int_equal(br.desired_bps, 0);
   sfu_send_bwe_destroy(&b);
+
+  /* a desired bitrate set before the connection applies at connection,
+   * after the initial probes (3 x and 6 x the start, capped only by the
+   * 5 Mbit/s default: the controller learns the allocation afterwards) */
+  memset(&r, 0, sizeof(r));
+  assert_int_equal(sfu_send_bwe_init(&b, &cfg, &listener, &r, 0), 0);
+  sfu_send_bwe_set_desired_bitrate(&b, 500000, false, 0);
+  sfu_send_bwe_on_connected(&b, 10);
+  sfu_send_bwe_get_bitrates(&b, &br);
+  assert_int_equal(br.max_bps, 675000);
+  assert_int_equal(b.applied_max_bps, 675000);
+  assert_int_equal(r.clusters, 2);
+  assert_int_equal(r.cl[0].bitrate_bps, 1800000);
+  assert_int_equal(r.cl[1].bitrate_bps, 3600000);
+  sfu_send_bwe_destroy(&b);
 }
 
 static void test_feedback_bookkeeping(void **state) {

@@ -112,13 +112,15 @@ static void sfu__sb_reset_constraints(sfu_send_bwe_t *b, int64_t min_bps, int64_
   sfu__sb_maybe_trigger(b, now_ms);
 }
 
-/* mediasoup's ApplyBitrateUpdates: the max from the desired trend, the
- * allocation limits (allocation probes), the constraints. */
+/* mediasoup's ApplyBitrateUpdates: the max from the desired trend, then
+ * what the controller gets: the allocation limits (a new max total
+ * allocated rate may start allocation probes) and the constraints (applied
+ * when min or max changed, with the start rate when that changed: what
+ * libwebrtc's RtpBitrateConfigurator and OnStreamsConfig pass on). */
 static void sfu__sb_apply(sfu_send_bwe_t *b, bool new_start, int64_t now_ms) {
   int64_t cur_max = b->bitrates.max_bps, new_max, start = -1;
   double margin;
   sfu_probe_list_t pl = {0};
-  bool changed = false;
 
   if (b->trend_value > 0) {
     new_max = sfu__sb_max64(b->cfg.initial_bps, (int64_t)((double)b->trend_value * SFU__SB_MAX_BITRATE_INCREMENT));
@@ -131,20 +133,18 @@ static void sfu__sb_apply(sfu_send_bwe_t *b, bool new_start, int64_t now_ms) {
   if (new_max != cur_max) {
     b->bitrates.max_padding_bps = (int64_t)((double)new_max * SFU__SB_MAX_PADDING_FACTOR);
     b->bitrates.max_bps = new_max;
-    changed = true;
   }
-  if (sfu__sb_min_bps(b) != b->bitrates.min_bps) changed = true;
   b->bitrates.min_bps = sfu__sb_min_bps(b);
-  if (new_start && b->bitrates.start_bps != b->last_start_bps) {
-    start = b->bitrates.start_bps;
-    b->last_start_bps = start;
-    changed = true;
+  if (!b->started) return;
+  if (b->bitrates.max_bps != b->applied_alloc_bps) {
+    b->applied_alloc_bps = b->bitrates.max_bps;
+    sfu_probe_controller_on_max_total_allocated(&b->probes, b->bitrates.max_bps, now_ms, &pl);
+    sfu__sb_queue_probes(b, &pl);
   }
-  if (!b->started || !changed) return;
-  /* SetAllocatedSendBitrateLimits: the max total allocated rate */
-  sfu_probe_controller_on_max_total_allocated(&b->probes, b->bitrates.max_bps, now_ms, &pl);
-  sfu__sb_queue_probes(b, &pl);
-  /* SetClientBitratePreferences */
+  if (new_start && b->bitrates.start_bps != b->last_start_bps) start = b->last_start_bps = b->bitrates.start_bps;
+  if (start < 0 && b->bitrates.min_bps == b->applied_min_bps && b->bitrates.max_bps == b->applied_max_bps) return;
+  b->applied_min_bps = b->bitrates.min_bps;
+  b->applied_max_bps = b->bitrates.max_bps;
   sfu__sb_reset_constraints(b, b->bitrates.min_bps, start, b->bitrates.max_bps, now_ms);
 }
 
@@ -206,7 +206,12 @@ void sfu_send_bwe_on_connected(sfu_send_bwe_t *b, int64_t now_ms) {
      * bounded by maxOutgoingBitrate only (mediasoup creates it so) */
     b->started = true;
     b->last_start_bps = b->cfg.initial_bps;
-    sfu__sb_reset_constraints(b, sfu__sb_min_bps(b), b->cfg.initial_bps, b->cfg.max_bps, now_ms);
+    b->applied_min_bps = sfu__sb_min_bps(b);
+    b->applied_max_bps = b->cfg.max_bps;
+    sfu__sb_reset_constraints(b, b->applied_min_bps, b->cfg.initial_bps, b->cfg.max_bps, now_ms);
+    /* then a desired bitrate the transport set before (mediasoup would wait
+     * for its next call) */
+    if (b->trend_value > 0) sfu__sb_apply(b, false, now_ms);
     sfu__sb_may_emit(b, b->bitrates.available_bps, now_ms);
     return;
   }

@@ -140,6 +140,7 @@ typedef struct sfu_send_bwe {
   sfu_send_bwe_bitrates_t bitrates;
   int64_t trend_value, trend_highest, trend_highest_ms;
   int64_t last_start_bps;
+  int64_t applied_min_bps, applied_max_bps, applied_alloc_bps; /* what the controller has */
   int64_t last_event_ms; /* 0: no event yet */
   bool event_called;
   double loss_hist[SFU_SEND_BWE_LOSS_HISTORY];
