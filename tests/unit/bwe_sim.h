@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "sfu_remb_server.h"
+#include "sfu_probe_sender.h"
 #include "sfu_rtcp.h"
 #include "sfu_rtcp_feedback.h"
 #include "sfu_rtcp_tcc.h"
@@ -82,11 +83,7 @@ typedef struct sim {
   uint32_t pacer[SIM_PACER];
   size_t pc_head, pc_len;
   int64_t pacer_next_us;
-  bool probing;
-  sfu_probe_cluster_t cluster;
-  int probe_sent;
-  int64_t probe_bytes;
-  int64_t probe_next_us;
+  sfu_probe_sender_t prober;
   int clusters_sent;
 
   /* receivers */
@@ -269,21 +266,16 @@ static inline void sim_sender(sim_t *s) {
     s->pacer_next_us = (s->pacer_next_us > s->now_us - gap ? s->pacer_next_us : s->now_us) + gap;
   }
   if (s->remb_mode) return;
-  if (!s->probing && sfu_send_bwe_next_probe(&s->bwe, &s->cluster)) {
-    if (s->send_probes) {
-      s->probing = true;
-      s->probe_sent = 0;
-      s->probe_bytes = 0;
-      s->probe_next_us = s->now_us;
+  if (sfu_probe_sender_time_until_next(&s->prober, s->now_us) < 0) {
+    sfu_probe_cluster_t c;
+    if (sfu_send_bwe_next_probe(&s->bwe, &c) && s->send_probes) {
+      sfu_probe_sender_start(&s->prober, &c, s->now_us);
       s->clusters_sent++;
     }
   }
-  while (s->probing && s->probe_next_us <= s->now_us) {
-    sim_send(s, 1200, s->cluster.id);
-    s->probe_sent++;
-    s->probe_bytes += 1200;
-    s->probe_next_us += 1200ll * 8 * 1000000 / s->cluster.bitrate_bps;
-    if (s->probe_sent >= s->cluster.min_probes && s->probe_bytes >= s->cluster.min_bytes) s->probing = false;
+  while (sfu_probe_sender_time_until_next(&s->prober, s->now_us) == 0) {
+    sim_send(s, 1200, sfu_probe_sender_cluster_id(&s->prober));
+    sfu_probe_sender_on_sent(&s->prober, 1200, s->now_us);
   }
 }
 

@@ -23,6 +23,7 @@
 #include "sfu_overuse_estimator.h"
 #include "sfu_probe_controller.h"
 #include "sfu_probe_estimator.h"
+#include "sfu_probe_sender.h"
 #include "sfu_trendline.h"
 
 static void test_inter_arrival(void **state) {
@@ -315,6 +316,36 @@ static void test_probe_estimator(void **state) {
   assert_int_equal(sfu_probe_estimator_on_packet(&p, 10, 5, 3750, 4000000, 4030000, 1200), -1);
 }
 
+static void test_probe_sender(void **state) {
+  sfu_probe_sender_t p;
+  sfu_probe_cluster_t c = {3, 2000000, 5, 2000000 * 15 / 8000, 0};
+  int64_t t = 1000000, sent_at[16];
+  int n = 0;
+
+  (void)state;
+  sfu_probe_sender_init(&p);
+  assert_int_equal(sfu_probe_sender_time_until_next(&p, t), -1);
+  assert_int_equal(sfu_probe_sender_cluster_id(&p), -1);
+  sfu_probe_sender_start(&p, &c, t);
+  assert_int_equal(sfu_probe_sender_cluster_id(&p), 3);
+  /* 1000-byte packets at 2 Mbit/s: 4 ms apart, until 5 packets and 3750 bytes */
+  for (; t < 1100000; t += 250) {
+    while (sfu_probe_sender_time_until_next(&p, t) == 0) {
+      sent_at[n++] = t;
+      sfu_probe_sender_on_sent(&p, 1000, t);
+    }
+  }
+  assert_int_equal(n, 5);
+  assert_int_equal(sent_at[1] - sent_at[0], 4000);
+  assert_int_equal(sent_at[4] - sent_at[0], 16000);
+  assert_int_equal(sfu_probe_sender_time_until_next(&p, t), -1);
+  /* a cluster nobody fills ends after 5 s */
+  sfu_probe_sender_start(&p, &c, t);
+  sfu_probe_sender_on_sent(&p, 100, t);
+  assert_int_equal(sfu_probe_sender_time_until_next(&p, t + 100), 300); /* 100 bytes at 2 Mbit/s: 400 us */
+  assert_int_equal(sfu_probe_sender_time_until_next(&p, t + 5000001), -1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_inter_arrival), cmocka_unit_test(test_trendline),
@@ -322,6 +353,7 @@ int main(void) {
       cmocka_unit_test(test_aimd), cmocka_unit_test(test_ack_bitrate),
       cmocka_unit_test(test_loss_bwe), cmocka_unit_test(test_alr),
       cmocka_unit_test(test_probe_controller), cmocka_unit_test(test_probe_estimator),
+      cmocka_unit_test(test_probe_sender),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,7 +27,8 @@
  *                                       by sfu_rtcp_tcc_read()
  *   sfu_send_bwe_on_timer()             every 25 ms (GoogCC's process
  *                                       interval)
- *   sfu_send_bwe_next_probe()           after any of these: clusters to send
+ *   sfu_send_bwe_next_probe()           after any of these: clusters to send,
+ *                                       paced with sfu_probe_sender
  *   sfu_send_bwe_set_desired_bitrate()  when the consumers' allocation changes
  *   sfu_send_bwe_available_bitrate()    whenever it needs the estimate
  *   sfu_send_bwe_on_disconnected(), sfu_send_bwe_destroy()
