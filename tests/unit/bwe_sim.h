@@ -78,6 +78,7 @@ typedef struct sim {
   /* sender */
   sfu_send_bwe_t bwe;
   int64_t rate_bps; /* what the sender sends at */
+  int64_t media_cap_bps; /* > 0: the application has no more to send (ALR) */
   uint16_t next_seq;
   int64_t next_frame_us;
   uint32_t pacer[SIM_PACER];
@@ -246,6 +247,7 @@ static inline void sim_sender(sim_t *s) {
   uint32_t sz;
 
   if (!s->remb_mode) rate = s->rate_bps = sfu_send_bwe_available_bitrate(&s->bwe);
+  if (s->media_cap_bps > 0 && rate > s->media_cap_bps) rate = s->media_cap_bps;
   if (s->now_us >= s->next_frame_us) { /* a frame: rate / 30 */
     s->next_frame_us += 1000000 / 30;
     bits = rate / 30;

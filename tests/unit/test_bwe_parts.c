@@ -227,6 +227,10 @@ static void test_alr(void **state) {
   assert_true(start > 2000 && start < 4000);
   for (; t < 6000; t += 5) sfu_alr_detector_on_bytes_sent(&d, 1250, t);
   assert_false(sfu_alr_detector_in_alr(&d, NULL));
+  /* silence for more than 3 s */
+  assert_false(sfu_alr_detector_in_alr_at(&d, t + 2900, &start));
+  assert_true(sfu_alr_detector_in_alr_at(&d, t + 3100, &start));
+  assert_int_equal(start, t + 3100);
 }
 
 static void test_probe_controller(void **state) {

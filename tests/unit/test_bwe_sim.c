@@ -115,6 +115,25 @@ static void test_random_loss(void **state) {
   done(s);
 }
 
+/* The application sends only 400 kbit/s (a still screen share): periodic
+ * ALR probes (2 x the estimate every 5 s) keep the estimate near the
+ * 2.5 Mbit/s the link could carry instead of letting it decay to what is
+ * sent, so a new consumer can get it at once. */
+static void test_alr_probing(void **state) {
+  static const sim_phase_t ph[] = {{0, C_HIGH, 0}};
+  sim_t *s = new_sim(false, true, ph, 1);
+
+  (void)state;
+  s->media_cap_bps = 400 * KBPS;
+  sim_run(s, 60000);
+  sim_print(s, "2.5 Mbit/s, application sends 400 kbit/s", 60);
+  assert_true(s->clusters_sent >= 2 + 8);
+  assert_true(sim_mean_est(s, 10, 60) >= C_HIGH * 70 / 100);
+  assert_true(sim_max_est(s, 10, 60) <= C_HIGH * 110 / 100);
+  assert_true(sim_max_queue_ms(s, 10, 60) < 100);
+  done(s);
+}
+
 /* A REMB-only sender (rate = the last REMB) over the same link, 600 kbit/s at 40 s. */
 static void test_remb_trace(void **state) {
   static const sim_phase_t ph[] = {{0, C_HIGH, 0}, {40000, C_LOW, 0}};
@@ -138,7 +157,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ramp_up_with_probing), cmocka_unit_test(test_ramp_up_without_probing),
       cmocka_unit_test(test_capacity_drop_and_return), cmocka_unit_test(test_random_loss),
-      cmocka_unit_test(test_remb_trace),
+      cmocka_unit_test(test_alr_probing), cmocka_unit_test(test_remb_trace),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

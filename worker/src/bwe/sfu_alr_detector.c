@@ -6,6 +6,7 @@
 #define SFU__ALR_USAGE 0.65
 #define SFU__ALR_START 0.80
 #define SFU__ALR_STOP 0.50
+#define SFU__ALR_TIMEOUT_MS 3000
 
 void sfu_alr_detector_init(sfu_alr_detector_t *d) { memset(d, 0, sizeof(*d)); }
 
@@ -51,4 +52,12 @@ void sfu_alr_detector_on_bytes_sent(sfu_alr_detector_t *d, size_t bytes, int64_t
 bool sfu_alr_detector_in_alr(const sfu_alr_detector_t *d, int64_t *start_ms) {
   if (d->in_alr && start_ms != NULL) *start_ms = d->alr_start_ms;
   return d->in_alr;
+}
+
+bool sfu_alr_detector_in_alr_at(sfu_alr_detector_t *d, int64_t now_ms, int64_t *start_ms) {
+  if (!d->in_alr && d->has_last_send && now_ms - d->last_send_ms > SFU__ALR_TIMEOUT_MS) {
+    d->in_alr = true;
+    d->alr_start_ms = now_ms;
+  }
+  return sfu_alr_detector_in_alr(d, start_ms);
 }

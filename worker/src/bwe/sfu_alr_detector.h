@@ -1,7 +1,8 @@
 /* Application-limited region detector (libwebrtc's AlrDetector): a budget
  * that fills at 65 % of the estimate over a 500 ms window and drains with
  * every byte sent. More than 80 % of it unused starts ALR (we send much less
- * than we could, so the estimate is not being tested), below 50 % ends it. */
+ * than we could, so the estimate is not being tested), below 50 % ends it;
+ * 3 s without sending starts it too. */
 #ifndef SFU_ALR_DETECTOR_H
 #define SFU_ALR_DETECTOR_H
 
@@ -23,5 +24,7 @@ void sfu_alr_detector_on_bytes_sent(sfu_alr_detector_t *d, size_t bytes, int64_t
 void sfu_alr_detector_set_estimate(sfu_alr_detector_t *d, int64_t bps);
 /* true and *start_ms while in ALR. */
 bool sfu_alr_detector_in_alr(const sfu_alr_detector_t *d, int64_t *start_ms);
+/* The same for the periodic check: nothing sent for 3 s also starts ALR. */
+bool sfu_alr_detector_in_alr_at(sfu_alr_detector_t *d, int64_t now_ms, int64_t *start_ms);
 
 #endif

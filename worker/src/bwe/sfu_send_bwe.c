@@ -414,7 +414,7 @@ void sfu_send_bwe_on_timer(sfu_send_bwe_t *b, int64_t now_ms) {
 
   if (!b->started) return;
   sfu_loss_bwe_update_estimate(&b->loss, now_ms);
-  in_alr = sfu_alr_detector_in_alr(&b->alr, &start);
+  in_alr = sfu_alr_detector_in_alr_at(&b->alr, now_ms, &start);
   sfu_probe_controller_set_alr_start(&b->probes, in_alr, start);
   sfu_probe_controller_process(&b->probes, now_ms, &pl);
   sfu__sb_queue_probes(b, &pl);
