@@ -63,7 +63,8 @@ size_t sfu_rtcp_nack_expand(uint16_t pid, uint16_t blp, uint16_t out[17]);
 int sfu_rtcp_nack_build(uint8_t *out, size_t cap, uint32_t sender_ssrc, uint32_t media_ssrc,
                         const uint16_t *seqs, size_t n, size_t *consumed);
 
-/* ---- transport-cc (RTPFB 15): the fixed part only ---- */
+/* ---- transport-cc (RTPFB 15): the fixed part only (the whole message,
+ * read and built: sfu_rtcp_tcc.h) ---- */
 
 typedef struct sfu_rtcp_tcc {
   sfu_rtcp_fb_t fb;
