@@ -9,6 +9,7 @@
 
 #include "sfu_consumer.h"
 #include "sfu_error.h"
+#include "sfu_nack_generator.h"
 #include "sfu_producer.h"
 #include "sfu_rtcp_feedback.h"
 #include "sfu_rtp_stream.h"
@@ -131,6 +132,72 @@ static void test_stream_send_side(void **state) {
   sfu_rtp_stream_destroy(&s);
 }
 
+/* ---- NACK generator ---- */
+
+static sfu_nack_result_t gen_pkt(sfu_nack_generator_t *g, uint16_t seq, bool key, bool repaired, uint64_t now,
+                                 uint16_t *out, size_t *n, bool *kf) {
+  return sfu_nack_generator_on_packet(g, seq, key, repaired, now, out, 1024, n, kf);
+}
+
+static void test_nack_generator(void **state) {
+  (void)state;
+  static sfu_nack_generator_t g;
+  uint16_t out[1024];
+  size_t n;
+  bool kf;
+  sfu_nack_generator_init(&g);
+  /* in order: nothing to ask for */
+  for (uint16_t s = 65530; s != 2; s++) {
+    assert_int_equal(gen_pkt(&g, s, false, false, 1000, out, &n, &kf), SFU_NACK_NEW);
+    assert_int_equal(n, 0);
+  }
+  /* a hole of three across nothing special: asked for at once */
+  assert_int_equal(gen_pkt(&g, 5, false, false, 1000, out, &n, &kf), SFU_NACK_NEW);
+  assert_int_equal(n, 3);
+  assert_int_equal(out[0], 2);
+  assert_int_equal(out[2], 4);
+  assert_false(kf);
+  /* not again before a round trip time, then again */
+  assert_int_equal(sfu_nack_generator_on_timer(&g, 1050, 100, out, 1024), 0);
+  assert_int_equal(sfu_nack_generator_on_timer(&g, 1100, 100, out, 1024), 3);
+  /* one arrives late (or repaired): taken off the list */
+  assert_int_equal(gen_pkt(&g, 3, false, true, 1120, out, &n, &kf), SFU_NACK_RECOVERED);
+  assert_int_equal(g.recovered, 1);
+  assert_int_equal(g.count, 2);
+  /* the same again, and an old one never missing: not recovered */
+  assert_int_equal(gen_pkt(&g, 3, false, true, 1121, out, &n, &kf), SFU_NACK_OLD);
+  assert_int_equal(gen_pkt(&g, 1, false, false, 1122, out, &n, &kf), SFU_NACK_OLD);
+  assert_int_equal(gen_pkt(&g, 5, false, false, 1123, out, &n, &kf), SFU_NACK_DUPLICATE);
+  /* the rest is asked for up to SFU_NACK_MAX_RETRIES times in all, then given up */
+  int rounds = 2; /* the first NACK and the one at 1100 */
+  for (uint64_t t = 1200; t < 5000 && g.count > 0; t += 100) rounds += sfu_nack_generator_on_timer(&g, t, 100, out, 1024) > 0;
+  assert_int_equal(rounds, SFU_NACK_MAX_RETRIES);
+  assert_int_equal(g.count, 0);
+  assert_int_equal(g.given_up, 2);
+
+  /* more than SFU_NACK_MAX_PACKETS missing: the holes before the newest key frame go first */
+  sfu_nack_generator_init(&g);
+  gen_pkt(&g, 100, true, false, 0, out, &n, &kf);
+  gen_pkt(&g, 700, false, false, 0, out, &n, &kf); /* 599 missing */
+  assert_int_equal(g.count, 599);
+  gen_pkt(&g, 701, true, false, 0, out, &n, &kf); /* a key frame */
+  gen_pkt(&g, 1300, false, false, 0, out, &n, &kf); /* 598 more: too many, 100's key frame does not help, 701's does */
+  assert_false(kf);
+  assert_int_equal(g.count, 598);
+  assert_int_equal(g.items[g.head].seq, 702);
+  /* and with no key frame to cut at: everything goes and a key frame is needed */
+  gen_pkt(&g, 3000, false, false, 0, out, &n, &kf);
+  assert_true(kf);
+  assert_int_equal(g.count, 0);
+  assert_int_equal(g.keyframes_needed, 1);
+  /* holes older than SFU_NACK_MAX_AGE are forgotten */
+  sfu_nack_generator_init(&g);
+  gen_pkt(&g, 10, false, false, 0, out, &n, &kf);
+  gen_pkt(&g, 12, false, false, 0, out, &n, &kf);
+  for (uint32_t s = 13; s < 13 + SFU_NACK_MAX_AGE; s++) gen_pkt(&g, (uint16_t)s, false, false, 0, out, &n, &kf);
+  assert_int_equal(g.count, 0);
+}
+
 /* ---- producers and consumers with fake parents ---- */
 
 #define MAX_OUT 256
@@ -153,7 +220,9 @@ typedef struct harness {
   uint8_t send_buf[SFU_SEND_BUF];
   sent_t out[MAX_OUT];
   size_t nout;
-  size_t rtcp_out, plis, firs;
+  size_t rtcp_out, plis, firs, nacks;
+  uint16_t nacked[64];
+  size_t nnacked;
   int producer_paused_events;
   int consumers_closed;
 } harness_t;
@@ -181,6 +250,21 @@ static void h_send_rtcp(void *arg, sfu_producer_t *p, const uint8_t *buf, size_t
   h->rtcp_out++;
   if (len >= 4 && buf[1] == SFU_RTCP_PT_PSFB && (buf[0] & 0x1f) == 1) h->plis++;
   if (len >= 4 && buf[1] == SFU_RTCP_PT_PSFB && (buf[0] & 0x1f) == 4) h->firs++;
+  if (len >= 4 && buf[1] == SFU_RTCP_PT_RTPFB && (buf[0] & 0x1f) == 1) {
+    sfu_rtcp_iter_t it;
+    sfu_rtcp_hdr_t hd;
+    sfu_rtcp_nack_t nack;
+    h->nacks++;
+    sfu_rtcp_iter_init(&it, buf, len);
+    assert_int_equal(sfu_rtcp_iter_next(&it, &hd), 1);
+    assert_int_equal(sfu_rtcp_nack_parse(&hd, &nack), 0);
+    for (size_t i = 0; i < nack.item_count; i++) {
+      uint16_t pid, blp, seqs[17];
+      sfu_rtcp_nack_item(&nack, i, &pid, &blp);
+      size_t k = sfu_rtcp_nack_expand(pid, blp, seqs);
+      for (size_t j = 0; j < k && h->nnacked < 64; j++) h->nacked[h->nnacked++] = seqs[j];
+    }
+  }
 }
 
 static const sfu_producer_listener_t h_plistener = {h_on_rtp, h_on_paused, h_on_level, h_send_rtcp};
@@ -445,6 +529,51 @@ static void test_nack_answered_as_rtx(void **state) {
   h_close();
 }
 
+/* Loss on the way in: NACKed at once, repaired by RTX, the repaired packet
+ * forwarded in its place, repeats and padding dropped. */
+static void test_producer_nack_and_rtx(void **state) {
+  (void)state;
+  h_open();
+  const tenc_t enc = {.ssrc = 2222, .rtx_ssrc = 2223};
+  h_producer(true, &enc, 1, NULL, 0);
+  sfu_consumer_t *c = h_consumer("c1", true, FBS_RtpParameters_Type_SIMPLE, 1, -1, true, false, false);
+  uint8_t key[100], delta[100], rtx[102];
+  rtc_vp8_payload(key, true, sizeof(key));
+  rtc_vp8_payload(delta, false, sizeof(delta));
+  h_in(96, 1000, 0, 2222, key, 100, NULL, 0, 1000);
+  for (uint16_t s = 1001; s <= 1010; s++)
+    if (s != 1004 && s != 1005) h_in(96, s, (uint32_t)(s - 1000) * 3000u, 2222, delta, 100, NULL, 0, 1000 + (s - 1000) * 10u);
+  assert_int_equal(H.nacks, 1);
+  assert_int_equal(H.nnacked, 2);
+  assert_int_equal(H.nacked[0], 1004);
+  assert_int_equal(H.nacked[1], 1005);
+  assert_int_equal(H.p->encodings[0].stream.nack_count, 1);
+  assert_int_equal(H.nout, 9);
+  /* the RTX for 1004 (OSN first) repairs it: forwarded under our numbers in its place */
+  memcpy(rtx + 2, delta, 100);
+  rtx[0] = 1004 >> 8, rtx[1] = 1004 & 0xff;
+  assert_int_equal(h_in(97, 1, 4 * 3000u, 2223, rtx, 102, NULL, 0, 1120), SFU_PRODUCER_RTP_RTX);
+  assert_int_equal(H.nout, 10);
+  assert_int_equal(H.out[9].ssrc, 9000);
+  assert_int_equal(H.out[9].seq, 1004);
+  assert_int_equal(H.out[9].ts, 4 * 3000u);
+  assert_int_equal(H.out[9].pt, 101);
+  assert_int_equal(H.p->encodings[0].stream.packets_repaired, 1);
+  /* the same RTX again, padding only, and one we never asked for: dropped */
+  assert_int_equal(h_in(97, 2, 4 * 3000u, 2223, rtx, 102, NULL, 0, 1130), SFU_PRODUCER_RTP_RTX);
+  assert_int_equal(h_in(97, 3, 0, 2223, rtx, 0, NULL, 0, 1131), SFU_PRODUCER_RTP_RTX);
+  rtx[0] = 1002 >> 8, rtx[1] = 1002 & 0xff;
+  assert_int_equal(h_in(97, 4, 2 * 3000u, 2223, rtx, 102, NULL, 0, 1132), SFU_PRODUCER_RTP_RTX);
+  assert_int_equal(H.nout, 10);
+  assert_int_equal(H.p->encodings[0].stream.rtx_packets_discarded, 3);
+  /* after repair the loss the producer reports is the one packet still missing */
+  sfu_rtcp_rb_t rb;
+  sfu_rtp_stream_fill_rr(&H.p->encodings[0].stream, &rb, 1200);
+  assert_int_equal(rb.cumulative_lost, 1);
+  (void)c;
+  h_close();
+}
+
 /* Simulcast: three encodings; the consumer forwards the preferred one, then
  * switches down at a key frame of the lower one when the preference drops,
  * and up again; one SSRC, sequence numbers without gaps or repeats,
@@ -533,11 +662,13 @@ int main(void) {
       cmocka_unit_test(test_stream_wrap),
       cmocka_unit_test(test_stream_jitter),
       cmocka_unit_test(test_stream_send_side),
+      cmocka_unit_test(test_nack_generator),
       cmocka_unit_test(test_simple_audio_pause_resume),
       cmocka_unit_test(test_simple_dtx),
       cmocka_unit_test(test_producer_matching),
       cmocka_unit_test(test_video_key_frame_gating),
       cmocka_unit_test(test_nack_answered_as_rtx),
+      cmocka_unit_test(test_producer_nack_and_rtx),
       cmocka_unit_test(test_simulcast_layer_switch),
       cmocka_unit_test(test_pipe_consumer),
       cmocka_unit_test(test_inactive_consumer),

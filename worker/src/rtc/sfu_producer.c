@@ -8,6 +8,7 @@
 #include "sfu_error.h"
 #include "sfu_request.h"
 #include "sfu_rtcp_feedback.h"
+#include "sfu_rtx.h"
 
 #define SFU_KEYFRAME_REQUEST_MIN_MS 500
 #define SFU_RTCP_SENDER_SSRC 1u
@@ -86,7 +87,10 @@ static void sfu__producer_on_request(sfu_handler_t *h, sfu_request_t *req);
 
 static void sfu__reap(sfu_closing_t *c) {
   sfu_producer_t *p = sfu_container_of(c, sfu_producer_t, closing);
-  for (size_t i = 0; i < p->nencodings; i++) sfu_rtp_stream_destroy(&p->encodings[i].stream);
+  for (size_t i = 0; i < p->nencodings; i++) {
+    sfu_rtp_stream_destroy(&p->encodings[i].stream);
+    free(p->encodings[i].nack);
+  }
   sfu_fbcopy_free(&p->request);
   free(p->id);
   free(p);
@@ -234,10 +238,17 @@ bool sfu_producer_has_ssrc(const sfu_producer_t *p, uint32_t ssrc) {
   return false;
 }
 
+static void sfu__timer_closed(uv_handle_t *h) { free(h); }
+
 void sfu_producer_close(sfu_producer_t *p) {
   if (p->closed) return;
   p->closed = true;
   sfu_ctx_unregister(p->ctx, &p->handler);
+  if (p->nack_timer != NULL) {
+    p->nack_timer->data = NULL;
+    uv_close((uv_handle_t *)p->nack_timer, sfu__timer_closed);
+    p->nack_timer = NULL;
+  }
   sfu_ctx_defer(p->ctx, &p->closing, sfu__reap);
 }
 
@@ -274,6 +285,72 @@ static void sfu__init_stream(sfu_producer_t *p, size_t idx) {
   sp.codec = sfu_codec_for_keyframes(c->id);
   sfu_rtp_stream_init(&pe->stream, &sp, false);
   pe->stream_active = true;
+  if (sp.use_nack && pe->nack == NULL && (pe->nack = malloc(sizeof(*pe->nack))) != NULL)
+    sfu_nack_generator_init(pe->nack);
+}
+
+/* ---- NACKs ---- */
+
+static void sfu__send_nacks(sfu_producer_t *p, sfu_producer_encoding_t *pe, const uint16_t *seqs, size_t n) {
+  uint8_t buf[512];
+  size_t off = 0;
+  while (off < n) {
+    size_t consumed = 0;
+    int len = sfu_rtcp_nack_build(buf, sizeof(buf), SFU_RTCP_SENDER_SSRC, pe->ssrc, seqs + off, n - off, &consumed);
+    if (len <= 0 || consumed == 0) break;
+    pe->stream.nack_count++;
+    pe->stream.nack_packet_count += consumed;
+    p->listener->send_rtcp(p->listener_arg, p, buf, (size_t)len);
+    off += consumed;
+  }
+}
+
+static void sfu__nack_timer_cb(uv_timer_t *t) {
+  sfu_producer_t *p = t->data;
+  uint16_t seqs[256];
+  bool pending = false;
+  if (p == NULL || p->closed) return;
+  uint64_t now = uv_now(p->ctx->loop);
+  for (size_t i = 0; i < p->nencodings; i++) {
+    sfu_producer_encoding_t *pe = &p->encodings[i];
+    if (pe->nack == NULL || !sfu_nack_generator_pending(pe->nack)) continue;
+    size_t n = sfu_nack_generator_on_timer(pe->nack, now, (uint32_t)pe->stream.rtt_ms, seqs, 256);
+    if (n > 0) sfu__send_nacks(p, pe, seqs, n);
+    if (sfu_nack_generator_pending(pe->nack)) pending = true;
+  }
+  if (!pending) uv_timer_stop(t);
+}
+
+static void sfu__nack_timer_start(sfu_producer_t *p) {
+  if (p->nack_timer == NULL) {
+    if ((p->nack_timer = malloc(sizeof(*p->nack_timer))) == NULL) return;
+    if (uv_timer_init(p->ctx->loop, p->nack_timer) != 0) {
+      free(p->nack_timer);
+      p->nack_timer = NULL;
+      return;
+    }
+    p->nack_timer->data = p;
+  }
+  if (!uv_is_active((uv_handle_t *)p->nack_timer))
+    uv_timer_start(p->nack_timer, sfu__nack_timer_cb, SFU_NACK_TIMER_MS, SFU_NACK_TIMER_MS);
+}
+
+/* Tells the stream's NACK generator about a packet: NACKs for new holes go
+ * out at once, a key frame is asked for when too much was lost. */
+static sfu_nack_result_t sfu__nack_on_packet(sfu_producer_t *p, sfu_producer_encoding_t *pe, const sfu_rtp_packet_t *pkt,
+                                             bool repaired, uint64_t now_ms) {
+  uint16_t seqs[256];
+  size_t n = 0;
+  bool kf_needed = false;
+  bool key = p->kind == SFU_KIND_VIDEO && sfu_rtp_is_keyframe(pkt, pe->stream.params.codec);
+  sfu_nack_result_t r = sfu_nack_generator_on_packet(pe->nack, pkt->seq, key, repaired, now_ms, seqs, 256, &n, &kf_needed);
+  if (n > 0) sfu__send_nacks(p, pe, seqs, n);
+  if (kf_needed) {
+    pe->last_keyframe_request_ms = 0; /* not throttled: the stream cannot be repaired */
+    sfu_producer_request_key_frame(p, pe->mapped_ssrc, now_ms);
+  }
+  if (sfu_nack_generator_pending(pe->nack)) sfu__nack_timer_start(p);
+  return r;
 }
 
 static void sfu__send_score(sfu_producer_t *p) {
@@ -299,27 +376,82 @@ static void sfu__send_score(sfu_producer_t *p) {
                  body);
 }
 
+/* The tail of the media path: observers, router form, fan-out. */
+static void sfu__forward(sfu_producer_t *p, sfu_producer_encoding_t *pe, sfu_rtp_packet_t *pkt, uint8_t mapped_pt,
+                         uint64_t now_ms) {
+  if (!p->scored) {
+    p->scored = true;
+    sfu__send_score(p);
+  }
+  /* Audio level for observers (before ids are rewritten). */
+  if (p->audio_level_ext_id != 0 && p->observer_count > 0) {
+    uint8_t level;
+    bool voice;
+    if (sfu_rtp_read_audio_level(pkt, p->audio_level_ext_id, &level, &voice))
+      p->listener->on_audio_level(p->listener_arg, p, level);
+  }
+  /* Router form: mapped payload type and SSRC. Header extensions keep their
+   * original ids: each consumer maps them (through p->ext_map) when it
+   * rebuilds the block anyway, so a packet is rebuilt once, not twice. */
+  sfu_rtp_set_payload_type(pkt, mapped_pt);
+  sfu_rtp_set_ssrc(pkt, pe->mapped_ssrc);
+  if (p->paused) return;
+  p->listener->on_rtp(p->listener_arg, p, pkt, now_ms);
+}
+
+/* A retransmission for encoding idx: restored and forwarded if it repairs a
+ * packet we asked for; anything else (padding probes, repeats, packets we
+ * did not ask for) is counted and dropped. */
+static sfu_producer_rtp_result_t sfu__receive_rtx(sfu_producer_t *p, size_t idx, sfu_rtp_packet_t *pkt,
+                                                  uint64_t now_ms) {
+  sfu_producer_encoding_t *pe = &p->encodings[idx];
+  if (!pe->stream_active) return SFU_PRODUCER_RTP_RTX;
+  const sfu_rtp_codec_t *rtx = sfu_rtp_params_codec_by_pt(&p->params, pkt->payload_type);
+  uint8_t media_pt = pe->stream.params.payload_type;
+  if (pe->nack == NULL || rtx == NULL || rtx->id != SFU_CID_RTX || rtx->apt != media_pt ||
+      sfu_rtx_decode(pkt, media_pt, pe->ssrc) != 0) {
+    pe->stream.rtx_packets_discarded++;
+    return SFU_PRODUCER_RTP_RTX;
+  }
+  if (sfu__nack_on_packet(p, pe, pkt, true, now_ms) != SFU_NACK_RECOVERED) {
+    pe->stream.rtx_packets_discarded++;
+    return SFU_PRODUCER_RTP_RTX;
+  }
+  pe->stream.packets_repaired++;
+  (void)sfu_rtp_stream_recv(&pe->stream, pkt, now_ms);
+  sfu__forward(p, pe, pkt, p->pt_map[media_pt & 0x7f], now_ms);
+  return SFU_PRODUCER_RTP_RTX;
+}
+
 sfu_producer_rtp_result_t sfu_producer_receive_rtp(sfu_producer_t *p, sfu_rtp_packet_t *pkt, uint64_t now_ms) {
   size_t idx = SIZE_MAX;
 
   p->packets_in++;
-  /* Which encoding: known SSRC, RTX SSRC (dropped: we never asked for retransmissions), RID, or the only one. */
+  /* Which encoding: known SSRC, RTX SSRC, RID, or the only one. */
   for (size_t i = 0; i < p->nencodings; i++) {
     if (p->encodings[i].has_ssrc && p->encodings[i].ssrc == pkt->ssrc) {
       idx = i;
       break;
     }
     const sfu_rtp_encoding_t *e = &p->params.encodings[i];
-    if (e->has_rtx && e->rtx_ssrc == pkt->ssrc) {
-      if (p->encodings[i].stream_active) p->encodings[i].stream.rtx_packets_discarded++;
-      return SFU_PRODUCER_RTP_RTX;
-    }
+    if ((e->has_rtx && e->rtx_ssrc == pkt->ssrc) || (p->encodings[i].has_rtx_ssrc && p->encodings[i].rtx_ssrc == pkt->ssrc))
+      return sfu__receive_rtx(p, i, pkt, now_ms);
   }
   if (idx == SIZE_MAX) {
     const char *rid = NULL;
     size_t rid_len = 0;
-    if (p->rrid_ext_id != 0 && sfu_rtp_read_string(pkt, p->rrid_ext_id, &rid, &rid_len))
-      return SFU_PRODUCER_RTP_RTX; /* RTX by repaired RID */
+    if (p->rrid_ext_id != 0 && sfu_rtp_read_string(pkt, p->rrid_ext_id, &rid, &rid_len)) {
+      /* RTX by repaired RID: its SSRC is learned for the packets without it */
+      for (size_t i = 0; i < p->nencodings; i++) {
+        fb_str_t r = p->encodings[i].rid;
+        if (r.ptr != NULL && r.len == rid_len && memcmp(r.ptr, rid, rid_len) == 0) {
+          p->encodings[i].has_rtx_ssrc = true;
+          p->encodings[i].rtx_ssrc = pkt->ssrc;
+          return sfu__receive_rtx(p, i, pkt, now_ms);
+        }
+      }
+      return SFU_PRODUCER_RTP_RTX;
+    }
     if (p->rid_ext_id != 0 && sfu_rtp_read_string(pkt, p->rid_ext_id, &rid, &rid_len)) {
       for (size_t i = 0; i < p->nencodings; i++) {
         fb_str_t r = p->encodings[i].rid;
@@ -343,28 +475,12 @@ sfu_producer_rtp_result_t sfu_producer_receive_rtp(sfu_producer_t *p, sfu_rtp_pa
   if (mapped_pt == 0xff || codec == NULL || codec->id == SFU_CID_RTX) return SFU_PRODUCER_RTP_DISCARDED;
 
   if (!pe->stream_active) sfu__init_stream(p, idx);
+  if (pe->nack != NULL && sfu__nack_on_packet(p, pe, pkt, false, now_ms) == SFU_NACK_DUPLICATE) {
+    pe->stream.packets_discarded++;
+    return SFU_PRODUCER_RTP_DISCARDED;
+  }
   if (!sfu_rtp_stream_recv(&pe->stream, pkt, now_ms)) return SFU_PRODUCER_RTP_DISCARDED;
-  if (!p->scored) {
-    p->scored = true;
-    sfu__send_score(p);
-  }
-
-  /* Audio level for observers (before ids are rewritten). */
-  if (p->audio_level_ext_id != 0 && p->observer_count > 0) {
-    uint8_t level;
-    bool voice;
-    if (sfu_rtp_read_audio_level(pkt, p->audio_level_ext_id, &level, &voice))
-      p->listener->on_audio_level(p->listener_arg, p, level);
-  }
-
-  /* Router form: mapped payload type and SSRC. Header extensions keep their
-   * original ids: each consumer maps them (through p->ext_map) when it
-   * rebuilds the block anyway, so a packet is rebuilt once, not twice. */
-  sfu_rtp_set_payload_type(pkt, mapped_pt);
-  sfu_rtp_set_ssrc(pkt, pe->mapped_ssrc);
-
-  if (p->paused) return SFU_PRODUCER_RTP_MEDIA;
-  p->listener->on_rtp(p->listener_arg, p, pkt, now_ms);
+  sfu__forward(p, pe, pkt, mapped_pt, now_ms);
   return SFU_PRODUCER_RTP_MEDIA;
 }
 

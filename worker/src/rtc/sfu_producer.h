@@ -11,6 +11,7 @@
 
 #include "sfu_ctx.h"
 #include "sfu_fbcopy.h"
+#include "sfu_nack_generator.h"
 #include "sfu_rtp_packet.h"
 #include "sfu_rtp_params.h"
 #include "sfu_rtp_stream.h"
@@ -42,6 +43,9 @@ typedef struct sfu_producer_encoding {
   fb_str_t rid;
   bool stream_active;
   sfu_rtp_stream_t stream;
+  sfu_nack_generator_t *nack; /* when the codec has NACK feedback */
+  bool has_rtx_ssrc;          /* learned from a repaired RID when not signaled */
+  uint32_t rtx_ssrc;
   uint64_t last_keyframe_request_ms;
 } sfu_producer_encoding_t;
 
@@ -70,6 +74,7 @@ struct sfu_producer {
   uint8_t trace_types; /* bit per FBS.Producer.TraceEventType */
   sfu_list_t consumers; /* sfu_consumer_t.producer_link: maintained by the router */
   unsigned observer_count; /* RTP observers watching this producer */
+  uv_timer_t *nack_timer;  /* SFU_NACK_TIMER_MS while NACKs wait; separate allocation */
   uint64_t packets_in;
   bool closed;
   bool scored;
@@ -83,10 +88,13 @@ int sfu_producer_create(sfu_ctx_t *ctx, const sfu_producer_listener_t *listener,
  * router closed its consumers first. */
 void sfu_producer_close(sfu_producer_t *p);
 
-/* What became of a packet given to sfu_producer_receive_rtp(). */
+/* What became of a packet given to sfu_producer_receive_rtp(). Lost
+ * packets of streams with NACK feedback are asked for again (RFC 4585, as
+ * mediasoup's NackGenerator does); a retransmission that repairs one is
+ * restored and forwarded like the original. */
 typedef enum sfu_producer_rtp_result {
   SFU_PRODUCER_RTP_MEDIA,     /* a media packet of one of its streams (forwarded unless paused) */
-  SFU_PRODUCER_RTP_RTX,       /* a retransmission (RTX SSRC or repaired RID): counted, not forwarded */
+  SFU_PRODUCER_RTP_RTX,       /* a retransmission (RTX SSRC or repaired RID): forwarded if it repaired a loss */
   SFU_PRODUCER_RTP_DISCARDED, /* unknown stream, payload type or a packet the stream refused */
 } sfu_producer_rtp_result_t;
 
