@@ -48,9 +48,11 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
+# Redis runs in its own session: a Ctrl-C reaches the nodes (they leave the
+# cluster gracefully), and Redis is stopped after them.
 trap 'exit 130' INT TERM
 
-redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$tmp" --save '' --appendonly no \
+setsid redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$tmp" --save '' --appendonly no \
   --loglevel warning --logfile '' > >(sed -u 's/^/[redis] /') 2>&1 &
 redis_pid=$!
 for _ in $(seq 50); do
