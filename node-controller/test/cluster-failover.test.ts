@@ -162,7 +162,8 @@ describe('Redis lost while running', () => {
     assert.equal(tr.status, 201);
     const other = await http(a.url, 'GET', '/rtc/capabilities?callId=rl-new', userToken('rl-new', 'bob'));
     assert.deepEqual([other.status, other.body.error, other.body.message], [503, 'SERVICE_UNAVAILABLE', 'call directory unavailable; retry']);
-    assert.equal((await http(a.url, 'GET', '/healthz')).status, 200);
+    const health = await http(a.url, 'GET', '/healthz');
+    assert.deepEqual([health.status, health.body.node, health.body.redis], [200, 'rl-a', 'down']);
     const cluster = await http(a.url, 'GET', '/rtc/cluster', serviceToken());
     assert.equal(cluster.status, 503);
     assert.equal(ev.ws.readyState, WebSocket.OPEN, 'the participant noticed nothing');
