@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
 import type { types } from 'mediasoup';
 import WebSocket from 'ws';
 import { build } from '../src/app';
@@ -326,6 +327,30 @@ describe('two nodes', () => {
     assert.equal(refused, 403);
     one.ws.close();
     every.ws.close();
+  });
+});
+
+describe('reconcile', () => {
+  test('a room whose call the directory gave away (this node was declared dead) closes "node_lost" at the next heartbeat', async () => {
+    const callId = 'given-away';
+    const alice = await join(n1, callId, 'alice');
+    const ev = await openEvents(n1.url, callId, alice.tok);
+    const r = new Redis(redis.url);
+    try {
+      // What a sweep by another node does while this one is cut off.
+      await r.hdel(`sfu:call:${callId}`, 'node');
+      await r.hset(`sfu:call:${callId}`, 'state', 'lost', 'lostNode', 'node1');
+      const t0 = Date.now();
+      assert.deepEqual(await ev.waitFor((e) => e.type === 'room_closed', 3000), { type: 'room_closed', callId, reason: 'node_lost' });
+      assert.ok(Date.now() - t0 < 3000 / 5 + 500, 'within a heartbeat');
+      assert.equal(n1.app.rooms.get(callId), undefined);
+      // The tombstone stays; the call starts afresh on the next RTC-01.
+      assert.equal((await http(n2.url, 'GET', `/rtc/cluster/calls/${callId}`, serviceToken())).body.state, 'lost');
+      assert.equal((await join(n2, callId, 'alice')).node, 'node2', 'tie: the node the request landed on');
+      await http(n2.url, 'DELETE', `/rtc/rooms/${callId}/cleanup`, serviceToken());
+    } finally {
+      r.disconnect();
+    }
   });
 });
 
