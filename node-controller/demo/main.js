@@ -6,11 +6,16 @@
 //
 // URL parameters (all optional): ?callId=&token=&userId=&camera=1&autojoin=1.
 // Without a token, Join asks the dev-only POST /dev/token {userId, callId}.
+// In a cluster, a call whose node died is joined again (a fresh room on a
+// live node): on room_closed "node_lost", or when a reconnect finds another
+// room (roomId) than the one joined.
 // window.demo exposes the state and {join, leave, stats, ids} for tests.
 import { Device } from 'mediasoup-client';
 
 const $ = (id) => document.getElementById(id);
 const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000]; // then give up (7.5 s)
+const REJOIN_DELAYS_MS = [0, 500, 1000, 2000, 4000]; // a call whose node died: join again
+const JOIN_503_RETRIES = 3; // RTC-01 answered 503 (call directory busy, owner unreachable): retry after 1 s
 
 const state = {
   phase: 'idle', // idle | joining | joined | left
@@ -28,7 +33,11 @@ const state = {
   wanted: new Map(), // producerId -> {userId, kind}: announced, not yet consumed
   peers: new Map(), // userId -> tile element
   callConnected: false,
-  reconnecting: false,
+  session: 0, // one per join: a reconnect loop of an earlier join stops
+  reconnecting: null, // the session whose event socket is being reconnected
+  rejoining: false,
+  rejoins: 0, // joins again after the call's node died
+  roomId: null, // the room joined (GET /rtc/rooms roomId)
   events: [], // every event-socket message (except volumes), with a time
   log: [],
   work: Promise.resolve(), // consumes run one at a time
@@ -104,6 +113,9 @@ async function join({ callId, token, userId, camera } = {}) {
   userId = userId ?? $('userId').value.trim();
   camera = camera ?? $('camera').checked;
   setPhase('joining');
+  state.session++;
+  state.callConnected = false;
+  show('call', 'not connected');
   try {
     if (!state.callId) throw new Error('no call id');
     if (!state.token) {
@@ -112,7 +124,8 @@ async function join({ callId, token, userId, camera } = {}) {
       $('token').value = state.token;
     }
     state.userId = claimsOf(state.token).sub;
-    const { routerRtpCapabilities } = await api('GET', `/rtc/capabilities?callId=${encodeURIComponent(state.callId)}`);
+    state.roomId = null;
+    const { routerRtpCapabilities } = await capabilities();
     state.device = new Device();
     await state.device.load({ routerRtpCapabilities });
     await openEvents();
@@ -130,6 +143,19 @@ async function join({ callId, token, userId, camera } = {}) {
     log(`join failed: ${err.message}`, 'bad');
     await leave(`join failed: ${err.message}`);
     throw err;
+  }
+}
+
+/** RTC-01, retried a few times on 503 (Retry-After): a cluster node may be busy or failing over. */
+async function capabilities() {
+  for (let i = 0; ; i++) {
+    try {
+      return await api('GET', `/rtc/capabilities?callId=${encodeURIComponent(state.callId)}`);
+    } catch (err) {
+      if (err.status !== 503 || i >= JOIN_503_RETRIES) throw err;
+      log(`RTC-01: ${err.message}; retrying`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
   }
 }
 
@@ -209,9 +235,20 @@ function dropProducer(producerId) {
   dropConsumer((c) => c.consumer.producerId === producerId);
 }
 
-/** Consumes what the room has and we lack; drops consumers of producers gone. -> am I still in? */
+/**
+ * Consumes what the room has and we lack; drops consumers of producers gone.
+ * -> 'in' (still in), 'out' (removed meanwhile) or 'replaced' (the call has
+ * another room than the one joined: ours went with its node)
+ */
 async function syncRoom({ prune = false } = {}) {
   const room = await api('GET', roomPath());
+  if (room.roomId) {
+    if (state.roomId === null) state.roomId = room.roomId;
+    else if (room.roomId !== state.roomId) {
+      log(`the call has a new room (${room.roomId}); ours is gone`, 'bad');
+      return 'replaced';
+    }
+  }
   const live = new Set();
   let present = false;
   for (const p of room.participants ?? []) {
@@ -231,7 +268,7 @@ async function syncRoom({ prune = false } = {}) {
   }
   if (room.connected) markConnected();
   await state.work;
-  return present;
+  return present ? 'in' : 'out';
 }
 
 function markConnected() {
@@ -283,7 +320,10 @@ function onEvent(msg) {
     case 'producer_closed': dropProducer(msg.producerId); break;
     case 'consumer_closed': dropConsumer((c) => c.consumer.id === msg.consumerId); break;
     case 'call_connected': markConnected(); break;
-    case 'room_closed': teardown(`room closed: ${msg.reason ?? '?'}`); break;
+    case 'room_closed':
+      if (msg.reason === 'node_lost') rejoin('the node of the call died');
+      else teardown(`room closed: ${msg.reason ?? '?'}`);
+      break;
     default: break;
   }
 }
@@ -294,9 +334,10 @@ function onEvent(msg) {
  * DELETE, then everything in this tab is released.
  */
 async function onSocketLost(ev) {
-  const active = () => state.phase === 'joined' || state.phase === 'joining';
-  if (!active() || state.reconnecting) return;
-  state.reconnecting = true;
+  const session = state.session;
+  const active = () => state.session === session && (state.phase === 'joined' || state.phase === 'joining');
+  if (!active() || state.reconnecting === session) return;
+  state.reconnecting = session;
   log(`event socket lost (${ev.code}); reconnecting`, 'bad');
   try {
     for (const delay of RECONNECT_DELAYS_MS) {
@@ -305,8 +346,15 @@ async function onSocketLost(ev) {
       show('socket', 'reconnecting');
       try {
         await openEvents();
-        if (!(await syncRoom({ prune: true }))) {
+        if (!active()) return; // e.g. room_closed "node_lost" on the new socket: joining again
+        const where = await syncRoom({ prune: true });
+        if (!active()) return;
+        if (where === 'out') {
           teardown('removed from the call while disconnected');
+          return;
+        }
+        if (where === 'replaced') {
+          rejoin('the call has a new room');
           return;
         }
         if (state.ws?.readyState === WebSocket.OPEN) {
@@ -317,9 +365,34 @@ async function onSocketLost(ev) {
         log(`reconnect: ${err.message}`);
       }
     }
-    await leave('event socket lost');
+    if (active()) await leave('event socket lost');
   } finally {
-    state.reconnecting = false;
+    if (state.reconnecting === session) state.reconnecting = null;
+  }
+}
+
+/** The call's room is gone with its node: release everything here, then join again (a fresh room). */
+async function rejoin(why) {
+  if (state.rejoining) return;
+  state.rejoining = true;
+  const { callId, token } = state;
+  const camera = (state.localStream?.getVideoTracks().length ?? 0) > 0;
+  teardown(why);
+  try {
+    for (const delay of REJOIN_DELAYS_MS) {
+      await new Promise((r) => setTimeout(r, delay));
+      if (state.phase !== 'left') return; // joined or joining by hand meanwhile
+      log(`joining again: ${why}`);
+      try {
+        await join({ callId, token, camera });
+        state.rejoins++;
+        return;
+      } catch (err) {
+        log(`join again: ${err.message}`, 'bad');
+      }
+    }
+  } finally {
+    state.rejoining = false;
   }
 }
 
@@ -380,7 +453,10 @@ async function stats() {
   }
   for (const { consumer, userId } of state.consumers.values()) {
     const s = pick(await consumer.getStats(), 'inbound-rtp');
-    out.inbound.push({ id: consumer.id, userId, kind: consumer.kind, bytesReceived: s?.bytesReceived ?? 0 });
+    out.inbound.push({
+      id: consumer.id, userId, kind: consumer.kind, bytesReceived: s?.bytesReceived ?? 0,
+      packetsReceived: s?.packetsReceived ?? 0, audioLevel: s?.audioLevel ?? 0, totalAudioEnergy: s?.totalAudioEnergy ?? 0,
+    });
   }
   if (state.sendTransport) out.transports.send = state.sendTransport.connectionState;
   if (state.recvTransport) out.transports.recv = state.recvTransport.connectionState;

@@ -1,9 +1,13 @@
 // build(opts) -> the Fastify instance (conventions item 16). Plugin order:
 // ecosystem plugins, ours, decorators, hooks, routes. Workers close in onClose.
+// With REDIS_URL the app is a cluster node (cluster/node.ts): it registers
+// after its workers start, and the call routing hook forwards requests for
+// calls other nodes own.
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import websocket from '@fastify/websocket';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import replyFrom from '@fastify/reply-from';
 import './decorators';
 import { loadConfig, type Config } from './config';
 import auth from './auth';
@@ -11,6 +15,10 @@ import { ApiError, errorBodySchema } from './errors';
 import { WorkerPool } from './workers';
 import { RoomRegistry } from './rooms/registry';
 import { createMetrics } from './metrics';
+import { ClusterNode } from './cluster/node';
+import { callRouting, NODE_HEADER } from './cluster/routing';
+import { LocalBus, type CallEventBus } from './events/bus';
+import { publishLifecycle } from './events/lifecycle';
 import healthRoutes from './routes/health';
 import capabilitiesRoutes from './routes/capabilities';
 import transportRoutes from './routes/transports';
@@ -20,12 +28,16 @@ import roomRoutes from './routes/rooms';
 import eventRoutes from './routes/events';
 import demoRoutes from './routes/demo';
 import devRoutes from './routes/dev';
+import clusterRoutes from './routes/cluster';
+import callEventRoutes from './routes/call-events';
 
 export interface BuildOptions {
   /** Configuration; defaults to loadConfig(process.env). */
   config?: Config;
   /** Fastify options (logger...); the logger defaults to pino at config.logLevel. */
   fastify?: FastifyServerOptions;
+  /** Cluster mode: the Redis key prefix (tests isolate clusters on one Redis); default "sfu:". */
+  clusterPrefix?: string;
 }
 
 /** pino's options: JSON lines, or readable lines through pino-pretty (a
@@ -54,6 +66,11 @@ export async function build(opts: BuildOptions = {}): Promise<FastifyInstance> {
 
   const pool = new WorkerPool(config, app.log);
   const rooms = new RoomRegistry({ cfg: config, log: app.log, pickWorker: () => pool.pick() });
+  const cluster = config.cluster
+    ? new ClusterNode(config.cluster, app.log, rooms, pool, { prefix: opts.clusterPrefix })
+    : null;
+  const bus: CallEventBus = cluster ? cluster.bus : new LocalBus(app.log);
+  publishLifecycle(rooms, bus, cluster?.self.id);
   // Before @fastify/websocket's own preClose (which closes every socket):
   // rooms first, so their sockets hear room_closed "shutdown".
   app.addHook('preClose', async () => { rooms.closeAll('shutdown'); });
@@ -67,6 +84,8 @@ export async function build(opts: BuildOptions = {}): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  // Forwarding to the owner of a call (routes ask per request; no fixed upstream).
+  if (cluster) await app.register(replyFrom, { disableRequestLogging: true });
 
   // 2. ours
   await app.register(auth, { secret: config.jwtSecret });
@@ -76,14 +95,36 @@ export async function build(opts: BuildOptions = {}): Promise<FastifyInstance> {
   app.decorate('config', config);
   app.decorate('pool', pool);
   app.decorate('rooms', rooms);
-  app.decorate('metrics', createMetrics(rooms, pool));
+  app.decorate('metrics', createMetrics(rooms, pool, cluster));
+  app.decorate('cluster', cluster);
+  app.decorate('bus', bus);
 
   // 4. hooks
-  app.addHook('onReady', async () => { await pool.start(); });
+  app.addHook('onReady', async () => {
+    await pool.start();
+    if (!cluster) return;
+    try {
+      await cluster.start();
+    } catch (err) {
+      pool.close();
+      throw err;
+    }
+  });
   app.addHook('onClose', async () => {
     rooms.closeAll('shutdown');
+    await cluster?.stop();
+    await bus.close();
     pool.close();
   });
+  // Authorizes the call of every /rtc call route where the request lands;
+  // in cluster mode forwards it to the call's owner.
+  app.addHook('preHandler', callRouting(app));
+  if (cluster) {
+    app.addHook('onSend', async (_req, reply) => {
+      // A forwarded answer already carries its owner's id.
+      if (!reply.hasHeader(NODE_HEADER)) reply.header(NODE_HEADER, cluster.self.id);
+    });
+  }
   app.addHook('onResponse', async (req, reply) => {
     app.metrics.apiLatency.observe(
       { method: req.method, route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) },
@@ -92,6 +133,7 @@ export async function build(opts: BuildOptions = {}): Promise<FastifyInstance> {
   });
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof ApiError) {
+      if (err.statusCode === 503) reply.header('retry-after', '1');
       return reply.code(err.statusCode).send({ error: err.code, message: err.message });
     }
     if (err.validation) {
@@ -117,6 +159,8 @@ export async function build(opts: BuildOptions = {}): Promise<FastifyInstance> {
   await app.register(consumerRoutes);
   await app.register(roomRoutes);
   await app.register(eventRoutes);
+  await app.register(callEventRoutes);
+  await app.register(clusterRoutes);
   await app.register(demoRoutes);
   if (config.devRoutes) {
     app.log.warn('RTC_DEV_ROUTES=1: development routes are on (POST /dev/token mints tokens for anyone)');

@@ -32,11 +32,12 @@ const STATUS: Record<ErrorCode, number> = {
 export class ApiError extends Error {
   readonly code: ErrorCode;
   readonly statusCode: number;
-  constructor(code: ErrorCode, message: string) {
+  /** status: only for an answer relayed from another node as it was. */
+  constructor(code: ErrorCode, message: string, status?: number) {
     super(message);
     this.name = 'ApiError';
     this.code = code;
-    this.statusCode = STATUS[code];
+    this.statusCode = status ?? STATUS[code];
   }
 }
 

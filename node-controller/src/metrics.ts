@@ -1,5 +1,6 @@
 // Prometheus metrics (prom-client, one registry per app instance).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ClusterNode } from './cluster/node';
 import type { RoomRegistry } from './rooms/registry';
 import type { WorkerPool } from './workers';
 
@@ -8,7 +9,7 @@ export interface Metrics {
   apiLatency: Histogram<'method' | 'route' | 'status'>;
 }
 
-export function createMetrics(rooms: RoomRegistry, pool: WorkerPool): Metrics {
+export function createMetrics(rooms: RoomRegistry, pool: WorkerPool, cluster: ClusterNode | null = null): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'sfu_controller_' });
   const gauge = (name: string, help: string, read: () => number) =>
@@ -25,6 +26,23 @@ export function createMetrics(rooms: RoomRegistry, pool: WorkerPool): Metrics {
     registers: [registry],
     collect() { this.reset(); this.inc(pool.restarts); },
   });
+  if (cluster) {
+    gauge('sfu_cluster_redis_up', 'The last heartbeat reached Redis (1) or not (0)', () => (cluster.redisUp ? 1 : 0));
+    gauge('sfu_cluster_nodes', 'Live nodes at the last sweep', () => cluster.liveNodes);
+    const counter = (name: string, help: string, read: () => number, labels?: () => Record<string, number>) =>
+      new Counter({
+        name, help, registers: [registry], labelNames: labels ? ['kind'] : [],
+        collect() {
+          this.reset();
+          if (labels) for (const [kind, n] of Object.entries(labels())) this.inc({ kind }, n);
+          else this.inc(read());
+        },
+      });
+    counter('sfu_cluster_forwarded_total', 'Requests forwarded to the node owning their call', () => 0,
+      () => ({ http: cluster.stats.forwardedHttp, ws: cluster.stats.forwardedWs }));
+    counter('sfu_cluster_nodes_swept_total', 'Dead nodes this node swept', () => cluster.stats.nodesSwept);
+    counter('sfu_cluster_calls_lost_total', 'Calls of dead nodes this node marked lost', () => cluster.stats.callsLost);
+  }
   const apiLatency = new Histogram({
     name: 'sfu_api_request_duration_seconds',
     help: 'REST API latency',

@@ -27,6 +27,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(err);
+  // One clear line (bad configuration, Redis unreachable, workers that cannot start...).
+  console.error(`sfu-controller: cannot start: ${err instanceof Error ? err.message : String(err)}`);
+  if (process.env.LOG_LEVEL === 'debug' || process.env.LOG_LEVEL === 'trace') console.error(err);
   process.exit(1);
 });

@@ -1,13 +1,18 @@
 // The rooms of this controller, one per callId. Creation is synchronous
 // (the room queues its own router creation first), so concurrent first
 // requests for a call get the same room. A closed room removes itself.
+// 'room' tells listeners (lifecycle events, the cluster directory) of each
+// new room before anything happens in it.
+import { EventEmitter } from 'node:events';
 import type { RoomDeps, RoomCloseReason } from './room';
 import { Room } from './room';
 
-export class RoomRegistry {
+export class RoomRegistry extends EventEmitter<{ room: [room: Room] }> {
   private readonly rooms = new Map<string, Room>();
 
-  constructor(private readonly deps: RoomDeps) {}
+  constructor(private readonly deps: RoomDeps) {
+    super();
+  }
 
   /** The room of callId if it is not closed. */
   get(callId: string): Room | undefined {
@@ -23,6 +28,7 @@ export class RoomRegistry {
     room.once('close', () => {
       if (this.rooms.get(callId) === room) this.rooms.delete(callId);
     });
+    this.emit('room', room);
     return room;
   }
 

@@ -5,6 +5,7 @@
 // running) -> closed. Every operation goes through run(), one at a time;
 // once the room is not open, queued operations fail with ROOM_NOT_FOUND.
 // Media operations themselves live in media.ts.
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import type { FastifyBaseLogger } from 'fastify';
@@ -17,7 +18,7 @@ import { CallConnected } from './call-connected';
 import { mediaCodecs } from './codecs';
 
 export type RoomState = 'opening' | 'open' | 'closing' | 'closed';
-export type RoomCloseReason = 'cleanup' | 'worker_died' | 'empty' | 'shutdown' | 'error';
+export type RoomCloseReason = 'cleanup' | 'worker_died' | 'empty' | 'shutdown' | 'error' | 'node_lost';
 
 export interface RoomDeps {
   cfg: Config;
@@ -25,12 +26,19 @@ export interface RoomDeps {
   pickWorker: () => types.Worker;
 }
 
+/** What the room tells its registry's listeners (lifecycle events, the cluster directory). */
 export interface RoomEventsMap {
+  open: [];
+  joined: [userId: string];
+  left: [userId: string, reason: string];
+  connected: [at: Date];
   close: [reason: RoomCloseReason];
 }
 
 export class Room extends EventEmitter<RoomEventsMap> {
   state: RoomState = 'opening';
+  /** Unique per room: a call that lost its room and got a new one has a new id. */
+  readonly id = randomUUID();
   router?: types.Router;
   readonly participants = new Map<string, Participant>();
   readonly events = new RoomEvents();
@@ -47,7 +55,10 @@ export class Room extends EventEmitter<RoomEventsMap> {
     this.log = deps.log.child({ callId });
     this.callConnected = new CallConnected(
       () => this.participants.values(),
-      (at) => this.events.broadcast({ type: 'call_connected', callId, at: at.toISOString() }),
+      (at) => {
+        this.events.broadcast({ type: 'call_connected', callId, at: at.toISOString() });
+        this.emit('connected', at);
+      },
     );
     this.queue.run(() => this.init()).catch(() => undefined);
   }
@@ -80,6 +91,7 @@ export class Room extends EventEmitter<RoomEventsMap> {
     if (!this.events.has(userId)) this.startGrace(p);
     this.log.info({ userId }, 'participant joined');
     this.broadcast({ type: 'participant_joined', userId }, userId);
+    this.emit('joined', userId);
     this.callConnected.check();
     return p;
   }
@@ -93,6 +105,7 @@ export class Room extends EventEmitter<RoomEventsMap> {
     this.events.close(1000, reason, userId);
     this.log.info({ userId, reason, released }, 'participant left');
     this.broadcast({ type: 'participant_left', userId, reason });
+    this.emit('left', userId, reason);
     if (this.participants.size === 0) this.startEmptyTimer();
     this.callConnected.check();
     return released;
@@ -208,6 +221,7 @@ export class Room extends EventEmitter<RoomEventsMap> {
       if (this.state !== 'opening') return;
       this.state = 'open';
       this.log.info({ workerPid: worker.pid, routerId: router.id }, 'room opened');
+      this.emit('open');
       this.startEmptyTimer();
     } catch (err) {
       this.initError = err;

@@ -7,6 +7,7 @@ import { roomOr404 } from './common';
 export default async function capabilitiesRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Querystring: { callId: string } }>('/rtc/capabilities', {
     onRequest: app.authenticate,
+    config: { call: { from: 'query', service: true, create: true } },
     schema: {
       summary: 'RTC-01: the router RTP capabilities of the call (joins and creates the room)',
       tags: ['rtc'],

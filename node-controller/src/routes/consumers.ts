@@ -16,6 +16,7 @@ interface ConsumeBody {
 export default async function consumerRoutes(app: FastifyInstance): Promise<void> {
   app.post<{ Body: ConsumeBody }>('/rtc/consumers', {
     onRequest: app.authenticate,
+    config: { call: { from: 'body' } },
     schema: {
       summary: "RTC-05: receive a peer's producer (created paused: resume it when the track is ready)",
       tags: ['rtc'],
@@ -48,6 +49,7 @@ export default async function consumerRoutes(app: FastifyInstance): Promise<void
   const action = (verb: 'pause' | 'resume') =>
     app.post<{ Params: { id: string } }>(`/rtc/consumers/:id/${verb}`, {
       onRequest: app.authenticate,
+      config: { call: { from: 'token' } },
       schema: {
         summary: `${verb} one of the caller's consumers`,
         tags: ['rtc'],
@@ -65,6 +67,7 @@ export default async function consumerRoutes(app: FastifyInstance): Promise<void
 
   app.delete<{ Params: { id: string } }>('/rtc/consumers/:id', {
     onRequest: app.authenticate,
+    config: { call: { from: 'token' } },
     schema: {
       summary: "close one of the caller's consumers",
       tags: ['rtc'],

@@ -4,16 +4,15 @@
 // starts (RTC_DISCONNECT_GRACE_MS), after which it is cleaned up.
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
-import { requireCall } from '../auth';
 import { bearer, callIdQuery, errors } from './schemas';
 
 export default async function eventRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Querystring: { callId: string; token?: string } }>('/rtc/events', {
     websocket: true,
     onRequest: app.authenticate,
-    preHandler: async (req) => {
-      requireCall(req.principal, req.query.callId, { allowService: false });
-    },
+    // The call routing preHandler checks the token's call (403), and in
+    // cluster mode relays a socket of a call owned elsewhere.
+    config: { call: { from: 'query', create: true } },
     schema: {
       summary: 'Event WebSocket (JSON messages {type, ...}; see README)',
       tags: ['rtc'],
@@ -23,6 +22,17 @@ export default async function eventRoutes(app: FastifyInstance): Promise<void> {
     },
   }, (socket: WebSocket, req) => {
     const { callId } = req.query;
+    if (req.relay) {
+      req.relay.pipe(socket);
+      return;
+    }
+    if (req.callLost) {
+      // Cluster mode: the node that held this call died. The client learns
+      // it as it would have from that node; RTC-01 starts a fresh room.
+      socket.send(JSON.stringify({ type: 'room_closed', callId, reason: 'node_lost' }));
+      socket.close(1000, 'node_lost');
+      return;
+    }
     const userId = req.principal.userId;
     const log = req.log.child({ callId, userId });
     let room: ReturnType<typeof app.rooms.getOrCreate> | undefined;

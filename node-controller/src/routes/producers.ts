@@ -17,6 +17,7 @@ interface ProduceBody {
 export default async function producerRoutes(app: FastifyInstance): Promise<void> {
   app.post<{ Body: ProduceBody }>('/rtc/producers', {
     onRequest: app.authenticate,
+    config: { call: { from: 'body' } },
     schema: {
       summary: 'RTC-04: start sending a track (audio, optionally video)',
       tags: ['rtc'],
@@ -46,6 +47,7 @@ export default async function producerRoutes(app: FastifyInstance): Promise<void
   const action = (verb: 'pause' | 'resume') =>
     app.post<{ Params: { id: string } }>(`/rtc/producers/:id/${verb}`, {
       onRequest: app.authenticate,
+      config: { call: { from: 'token' } },
       schema: {
         summary: `${verb} one of the caller's producers (peers are told)`,
         tags: ['rtc'],
@@ -63,6 +65,7 @@ export default async function producerRoutes(app: FastifyInstance): Promise<void
 
   app.delete<{ Params: { id: string } }>('/rtc/producers/:id', {
     onRequest: app.authenticate,
+    config: { call: { from: 'token' } },
     schema: {
       summary: "close one of the caller's producers (its consumers close too)",
       tags: ['rtc'],

@@ -15,6 +15,13 @@ const roomSchema = {
   type: 'object',
   properties: {
     callId: { type: 'string' },
+    /** Unique per room: a call whose room was replaced (its node died, say) has a new one. */
+    roomId: { type: 'string' },
+    /** Cluster mode: the node that holds the room (media goes to its address). */
+    node: {
+      type: 'object',
+      properties: { id: { type: 'string' }, url: { type: 'string' }, mediaAddress: { type: 'string' } },
+    },
     createdAt: { type: 'string' },
     connected: { type: 'boolean' },
     connectedAt: { type: ['string', 'null'] },
@@ -40,9 +47,12 @@ const roomSchema = {
   },
 } as const;
 
-function describeRoom(room: Room) {
+function describeRoom(app: FastifyInstance, room: Room) {
+  const self = app.cluster?.self;
   return {
     callId: room.callId,
+    roomId: room.id,
+    ...(self ? { node: { id: self.id, url: self.url, mediaAddress: self.media } } : {}),
     createdAt: room.createdAt.toISOString(),
     connected: room.callConnected.connected,
     connectedAt: room.callConnected.at?.toISOString() ?? null,
@@ -59,6 +69,7 @@ function describeRoom(room: Room) {
 export default async function roomRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Params: { callId: string } }>('/rtc/rooms/:callId', {
     onRequest: app.authenticate,
+    config: { call: { from: 'params', service: true } },
     schema: {
       summary: 'The room: participants, their producers, whether the call is connected',
       tags: ['rooms'],
@@ -69,11 +80,12 @@ export default async function roomRoutes(app: FastifyInstance): Promise<void> {
   }, async (req) => {
     requireCall(req.principal, req.params.callId, { allowService: true });
     const room = roomOr404(app, req.params.callId);
-    return room.run(() => describeRoom(room));
+    return room.run(() => describeRoom(app, room));
   });
 
   app.delete<{ Params: { callId: string } }>('/rtc/rooms/:callId/participants/me', {
     onRequest: app.authenticate,
+    config: { call: { from: 'params' } },
     schema: {
       summary: 'The caller leaves: only its own resources close',
       tags: ['rooms'],
@@ -91,6 +103,7 @@ export default async function roomRoutes(app: FastifyInstance): Promise<void> {
 
   app.delete<{ Params: { callId: string } }>('/rtc/rooms/:callId/cleanup', {
     onRequest: app.authenticate,
+    config: { call: { from: 'params', service: true } },
     schema: {
       summary: 'RTC-07: close every consumer, producer and transport of the call, then the router',
       tags: ['rooms'],

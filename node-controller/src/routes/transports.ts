@@ -13,6 +13,7 @@ interface ConnectBody { dtlsParameters: types.DtlsParameters }
 export default async function transportRoutes(app: FastifyInstance): Promise<void> {
   app.post<{ Body: CreateBody }>('/rtc/transports', {
     onRequest: app.authenticate,
+    config: { call: { from: 'body' } },
     schema: {
       summary: 'RTC-02: a WebRTC transport for the caller (reused until connected; replaced on reconnect)',
       tags: ['rtc'],
@@ -49,6 +50,7 @@ export default async function transportRoutes(app: FastifyInstance): Promise<voi
 
   app.post<{ Params: { transportId: string }; Body: ConnectBody }>('/rtc/transports/:transportId/connect', {
     onRequest: app.authenticate,
+    config: { call: { from: 'token' } },
     schema: {
       summary: 'RTC-03: DTLS parameters of the client side of a transport',
       tags: ['rtc'],

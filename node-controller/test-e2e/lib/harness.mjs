@@ -51,7 +51,7 @@ async function freePort() {
 /**
  * Starts the controller: `sh -c "$CONTROLLER_CMD"` in node-controller/ (its own
  * process group), HOST/PORT/JWT_SECRET/RTC_* in the environment; waits for
- * GET /healthz. -> {url, get(path, token), del(path, token), logTail(), stop()}
+ * GET /healthz. -> {url, get(path, token), del(path, token), logTail(), stop(), kill()}
  */
 export async function startController({ secret, env = {} }) {
   const cmd = process.env.CONTROLLER_CMD ?? 'node dist/src/server.js';
@@ -104,6 +104,12 @@ export async function startController({ secret, env = {} }) {
     },
     get(p, token) { return ctl.request('GET', p, token); },
     del(p, token) { return ctl.request('DELETE', p, token); },
+    /** SIGKILL to the controller and its workers (its process group): a node dying. */
+    async kill() {
+      if (exited) return;
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { return; }
+      await new Promise((r) => { if (exited) r(); else child.once('exit', r); });
+    },
     async stop() {
       if (exited) return;
       try { process.kill(-child.pid, 'SIGTERM'); } catch { return; }
