@@ -6,7 +6,7 @@
 // network namespace, and prints the figures side by side (medians over
 // --runs runs). A benchmark, not a test: nothing is asserted.
 //
-//   node scripts/compare-quality.mjs [--runs 1] [--only steady,simulcast,loss]
+//   node scripts/compare-quality.mjs [--runs 1] [--only steady,simulcast,loss] [--ours bin] [--mediasoup bin]
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,8 +18,8 @@ const arg = (n, d) => (argv.includes(`--${n}`) ? argv[argv.indexOf(`--${n}`) + 1
 const runs = Number(arg('runs', '1'));
 const only = arg('only', 'steady,simulcast,loss');
 const workers = [
-  ['ours', path.join(repoRoot, 'build', 'sfu-worker')],
-  ['mediasoup', path.join(repoRoot, 'build', 'mediasoup-worker', 'mediasoup-worker')],
+  ['ours', path.resolve(arg('ours', path.join(repoRoot, 'build', 'sfu-worker')))],
+  ['mediasoup', path.resolve(arg('mediasoup', path.join(repoRoot, 'build', 'mediasoup-worker', 'mediasoup-worker')))],
 ];
 for (const [name, bin] of workers) {
   if (!fs.existsSync(bin)) {

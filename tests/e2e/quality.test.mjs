@@ -137,14 +137,18 @@ test('quality simulcast: a 600 kbit/s path to B moves its consumer down and back
   const ctx = await setup(t, { publish: { width: 1280, height: 720, fps: 30, simulcast: true }, relays: { recv: {} } });
   await withDiagnostics(async () => {
     const relay = ctx.server.state.relays.recv;
-    const topBefore = await waitFor('B on the top layer', ctx.sample, () => ctx.videoConsumer.currentLayers?.spatialLayer === 2,
-      { timeoutMs: 30_000 }).then(() => true, () => false);
-    await samples(ctx, 3000);
     const recvTransport = [...ctx.server.state.transports.values()].find((e) => e.direction === 'recv').transport;
     const sfuBwe = async () => {
       const st = (await recvTransport.getStats())[0] ?? {};
       return `${Math.round((st.availableOutgoingBitrate ?? 0) / 1000)}/${Math.round((st.sendBitrate ?? 0) / 1000)}/L${ctx.videoConsumer.currentLayers?.spatialLayer ?? '-'}`;
     };
+    const startTimeline = [];
+    const startTimer = setInterval(() => { sfuBwe().then((x) => startTimeline.push(x), () => {}); }, 1000);
+    const topBefore = await waitFor('B on the top layer', ctx.sample, () => ctx.videoConsumer.currentLayers?.spatialLayer === 2,
+      { timeoutMs: 30_000 }).then(() => true, () => false);
+    await samples(ctx, 3000);
+    clearInterval(startTimer);
+    const topAtLimit = ctx.videoConsumer.currentLayers?.spatialLayer === 2;
     const limitAt = Date.now();
     relay.set('down', { rateBps: 600_000, queueMs: 300 });
     let downAt = null;
@@ -178,6 +182,7 @@ test('quality simulcast: a 600 kbit/s path to B moves its consumer down and back
     }
     const figures = {
       topLayerBefore: topBefore,
+      topLayerAtLimit: topAtLimit,
       downAfterS: downAt === null ? null : Number(((downAt - limitAt) / 1000).toFixed(1)),
       settledLayer,
       bWidthLimited: limited[limited.length - 1].b.inbound.video?.frameWidth,
@@ -190,11 +195,14 @@ test('quality simulcast: a 600 kbit/s path to B moves its consumer down and back
       limitedBwe,
       limitedTimeline: limitedTimeline.join(' '),
       upTimeline: upTimeline.join(' '),
+      // from the start, every second: estimate towards B / sent / layer
+      startTimeline: startTimeline.join(' '),
       // the consumer's layer changes (s after the limit: layer)
       layerChanges: ctx.layers.filter((l) => l.at >= limitAt - 3000).map((l) => `${((l.at - limitAt) / 1000).toFixed(1)}:${l.spatial}`).join(' '),
     };
     report('simulcast', figures);
     check(topBefore, 'B never reached the top layer before the limit');
+    check(topAtLimit, 'B had left the top layer before the limit');
     check(downAt !== null && downAt - limitAt <= 5000, `B's consumer moved down after ${figures.downAfterS} s (> 5 s or never)`);
     check(decodedDelta > 100, `B decoded only ${decodedDelta} frames after the switch`);
     check(freezeAfterSwitch < 1, `B froze ${figures.freezeAfterSwitchS} s after the switch`);

@@ -204,7 +204,10 @@ void sfu_probe_controller_process(sfu_probe_controller_t *p, int64_t now_ms, sfu
     next = (p->alloc_limited_since_ms > p->last_probing_ms ? p->alloc_limited_since_ms : p->last_probing_ms) +
            SFU__PC_LIMITED_INTERVAL_MS;
     r = (int64_t)((double)p->estimate_bps * SFU__PC_LIMITED_SCALE);
-    if (p->max_total_allocated_bps > 0 && r > p->max_total_allocated_bps) r = p->max_total_allocated_bps;
+    /* up to twice what the consumers want: a result at the allocation
+     * itself would leave no headroom for their switch up */
+    if (p->max_total_allocated_bps > 0 && r > (int64_t)(SFU__PC_ALLOC_P2 * (double)p->max_total_allocated_bps))
+      r = (int64_t)(SFU__PC_ALLOC_P2 * (double)p->max_total_allocated_bps);
     if (now_ms >= next && r > p->estimate_bps) sfu__pc_initiate(p, now_ms, &r, 1, true, out);
   }
 }

@@ -6,6 +6,7 @@
 #include "fbs_generated.h"
 #include "sfu_consumer.h"
 #include "sfu_error.h"
+#include "sfu_layer_allocation.h"
 #include "sfu_producer.h"
 #include "sfu_rtcp_feedback.h"
 #include "sfu_rtcp_tcc.h"
@@ -418,7 +419,10 @@ static void sfu__cc_distribute(sfu_transport_cc_t *cc) {
   }
   cc->desired_bps = (int64_t)desired;
   sfu_send_bwe_set_desired_bitrate(&cc->bwe, (int64_t)desired, false, (int64_t)now);
-  sfu_send_bwe_set_allocation_limited(&cc->bwe, cc->desired_bps > avail, (int64_t)now);
+  /* limited also when the estimate covers what they want but not with the
+   * headroom a layer switch up needs: probing is how that room is found */
+  sfu_send_bwe_set_allocation_limited(&cc->bwe, (double)cc->desired_bps > SFU_LAYERS_UP_HEADROOM * (double)avail,
+                                      (int64_t)now);
   cc->distributing = false;
 }
 
