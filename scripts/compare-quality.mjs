@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // Runs the video-quality scenarios of tests/e2e/quality.test.mjs (steady
-// 720p, simulcast under a 600 kbit/s limit, 5 % uplink loss) against our
+// 720p, simulcast under a 600 kbit/s limit, 5 % uplink loss, VP8 and H264
+// L1T3 temporal layers) against our
 // worker and against mediasoup 3.27.1's own (build/mediasoup-worker, made by
 // scripts/build-mediasoup-worker.sh), alternately, each in a loopback-only
 // network namespace, and prints the figures side by side (medians over
 // --runs runs). A benchmark, not a test: nothing is asserted.
 //
-//   node scripts/compare-quality.mjs [--runs 1] [--only steady,simulcast,loss] [--ours bin] [--mediasoup bin]
+//   node scripts/compare-quality.mjs [--runs 1] [--only steady,simulcast,loss,temporal] [--ours bin] [--mediasoup bin]
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,7 +17,7 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 const argv = process.argv.slice(2);
 const arg = (n, d) => (argv.includes(`--${n}`) ? argv[argv.indexOf(`--${n}`) + 1] : d);
 const runs = Number(arg('runs', '1'));
-const only = arg('only', 'steady,simulcast,loss');
+const only = arg('only', 'steady,simulcast,loss,temporal');
 const workers = [
   ['ours', path.resolve(arg('ours', path.join(repoRoot, 'build', 'sfu-worker')))],
   ['mediasoup', path.resolve(arg('mediasoup', path.join(repoRoot, 'build', 'mediasoup-worker', 'mediasoup-worker')))],
@@ -38,7 +39,7 @@ for (let r = 0; r < runs; r++) {
       timeout: 900_000,
     });
     for (const line of `${out.stdout}\n${out.stderr}`.split('\n')) {
-      const m = /QUALITY (\w+) (\{.*\})/.exec(line);
+      const m = /QUALITY ([\w-]+) (\{.*\})/.exec(line);
       if (!m) continue;
       ((results[m[1]] ??= {})[name] ??= []).push(JSON.parse(m[2]));
       process.stderr.write(`run ${r + 1} ${name}: ${m[1]} ${m[2].slice(0, 300)}\n`);
@@ -59,6 +60,11 @@ const ROWS = {
   loss: [['relayLossPct', 'loss on A\'s uplink (%)'], ['bLostPct', "B's video packets lost after repair (%)"], ['bFreezeS', "B's freezes (s)"],
     ['bWidth', "B's width"], ['bFps', "B's fps"], ['aNacksReceived', 'NACKs A received (video)'], ['aRetransmitted', 'packets A retransmitted']],
 };
+for (const codec of ['vp8', 'h264']) {
+  ROWS[`temporal-${codec}`] = [['fullFps', "B's fps, all temporal layers"], ['t0Fps', "B's fps, preferred temporal layer 0"],
+    ['t0Kbps', "B's kbit/s on layer 0 (all layers: next row)"], ['fullKbps', "B's kbit/s, all layers"], ['t0FreezeS', "B's freezes on layer 0 (s)"],
+    ['backFps', "B's fps back on layer 2"]];
+}
 for (const [scenario, rows] of Object.entries(ROWS)) {
   if (!results[scenario]) continue;
   console.log(`\n${scenario} (${runs} run${runs > 1 ? 's' : ''}, median)\n`);

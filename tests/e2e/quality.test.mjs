@@ -17,6 +17,11 @@
 //   loss      5 % random loss on A's uplink (a relay): after repair (NACK +
 //             RTX from A) B's video must have lost < 1 % of its packets, and
 //             A must report the NACKs it received.
+//   temporal  one 640x360 encoding in L1T3, VP8 and H264 (H264 says its
+//             layers only in the Dependency Descriptor): B's frame rate
+//             follows consumer.setPreferredLayers() - temporal layer 0 a
+//             quarter of the full rate or less and still decoding without
+//             freezes, back to >= 70 % of it on layer 2 (encoders vary).
 //
 // Every scenario prints one line "QUALITY <name> <json>" with its figures;
 // scripts/compare-quality.mjs runs this file against our worker and
@@ -209,6 +214,48 @@ test('quality simulcast: a 600 kbit/s path to B moves its consumer down and back
     check(upAt !== null && upAt - liftAt <= 15000, `B's consumer went back to the top layer after ${figures.upAfterS} s (> 15 s or never)`);
   }, ctx.diagnostics);
 });
+
+for (const codec of ['vp8', 'h264']) {
+  test(`quality temporal (${codec}): B's frame rate follows its preferred temporal layer`, { timeout: 120_000, skip: only && !only.includes('temporal') }, async (t) => {
+    const ctx = await setup(t, { publish: { width: 640, height: 360, fps: 30, codec, scalabilityMode: 'L1T3' } });
+    await withDiagnostics(async () => {
+      const fpsOver = async (ms) => {
+        const a = await ctx.sample();
+        await sleep(ms);
+        const b = await ctx.sample();
+        const v0 = a.b.inbound.video, v1 = b.b.inbound.video;
+        return {
+          fps: ((v1.framesDecoded - v0.framesDecoded) * 1000) / (b.at - a.at),
+          freezeS: (v1.totalFreezesDuration ?? 0) - (v0.totalFreezesDuration ?? 0),
+          sentFps: b.a.outbound.video?.framesPerSecond,
+          kbps: ((v1.bytesReceived - v0.bytesReceived) * 8) / (b.at - a.at),
+        };
+      };
+      await sleep(4000);
+      const full = await fpsOver(4000);
+      await ctx.videoConsumer.setPreferredLayers({ spatialLayer: 0, temporalLayer: 0 });
+      await sleep(2000);
+      const low = await fpsOver(4000);
+      const dumpLow = await ctx.videoConsumer.dump();
+      await ctx.videoConsumer.setPreferredLayers({ spatialLayer: 0, temporalLayer: 2 });
+      await sleep(2000);
+      const back = await fpsOver(4000);
+      const r = (x) => Number(x.toFixed(1));
+      const figures = {
+        consumerType: ctx.videoConsumer.type,
+        fullFps: r(full.fps), fullKbps: r(full.kbps), sentFps: full.sentFps,
+        t0Fps: r(low.fps), t0Kbps: r(low.kbps), t0FreezeS: r(low.freezeS),
+        t0TargetTemporal: dumpLow.targetTemporalLayer ?? dumpLow.data?.targetTemporalLayer,
+        backFps: r(back.fps), backFreezeS: r(back.freezeS),
+      };
+      report(`temporal-${codec}`, figures);
+      check(full.fps >= 15, `B decoded ${figures.fullFps} fps on all layers`);
+      check(low.fps > 0 && low.fps <= full.fps * 0.35, `B decoded ${figures.t0Fps} fps on temporal layer 0 (full ${figures.fullFps})`);
+      check(low.freezeS < 0.5, `B froze ${figures.t0FreezeS} s on temporal layer 0`);
+      check(back.fps >= full.fps * 0.7, `B decoded ${figures.backFps} fps back on layer 2 (full ${figures.fullFps})`);
+    }, ctx.diagnostics);
+  });
+}
 
 test('quality loss: 5 % loss on A\'s uplink is repaired (B loses < 1 %), A reports NACKs', { timeout: 120_000, skip: only && !only.includes('loss') }, async (t) => {
   const ctx = await setup(t, { publish: { width: 1280, height: 720, fps: 30 }, relays: { send: { up: { lossPct: 5 } } } });

@@ -467,6 +467,11 @@ static const tcodec_t VP8_CONSUMER[2] = {
     {.mime = "video/VP8", .pt = 101, .clock = 90000, .nack = true, .pli = true, .fir = true},
     {.mime = "video/rtx", .pt = 102, .clock = 90000, .apt = 101}};
 
+static const tcodec_t H264[1] = {{.mime = "video/H264", .pt = 96, .clock = 90000, .nack = true, .pli = true}};
+static const tcodec_t H264_CONSUMER[1] = {{.mime = "video/H264", .pt = 101, .clock = 90000, .nack = true, .pli = true}};
+/* The video codecs of the next producer and consumers (VP8 when NULL). */
+static const tcodec_t *h_video, *h_video_consumer;
+
 #define MAPPED 5000u
 
 static void h_open(void) {
@@ -476,8 +481,8 @@ static void h_open(void) {
 
 static void h_producer(bool video, const tenc_t *encs, size_t n, const text_t *exts, size_t nexts) {
   char err[256] = "";
-  trtp_t r = {.mid = "0", .codecs = video ? VP8 : &OPUS, .ncodecs = video ? 2 : 1, .encs = encs, .nencs = n,
-              .exts = exts, .nexts = nexts};
+  trtp_t r = {.mid = "0", .codecs = video ? (h_video ? h_video : VP8) : &OPUS,
+              .ncodecs = video ? (h_video ? 1 : 2) : 1, .encs = encs, .nencs = n, .exts = exts, .nexts = nexts};
   fb_table_t req = rtc_produce_req("p1", video, &r, MAPPED, false);
   assert_int_equal(sfu_producer_create(&H.env.ctx, &h_plistener, &H, req, &H.p, err, sizeof(err)), 0);
 }
@@ -498,8 +503,8 @@ static sfu_consumer_t *h_consumer(const char *id, bool video, uint8_t type, size
     for (size_t i = 0; i < nsources; i++) enc[i] = (tenc_t){.ssrc = 9000 + (uint32_t)H.nc * 10 + (uint32_t)i};
     nenc = nsources;
   }
-  trtp_t r = {.mid = "c", .codecs = video ? VP8_CONSUMER : &OPUS, .ncodecs = video ? (rtx ? 2 : 1) : 1, .encs = enc,
-              .nencs = nenc};
+  trtp_t r = {.mid = "c", .codecs = video ? (h_video_consumer ? h_video_consumer : VP8_CONSUMER) : &OPUS,
+              .ncodecs = video ? (rtx && !h_video_consumer ? 2 : 1) : 1, .encs = enc, .nencs = nenc};
   fb_table_t req = rtc_consume_req(id, "p1", video, type, &r, MAPPED, nsources, preferred, ignore_dtx);
   if (paused) {
     /* paused is a field of the request: patch it through a rebuild */
@@ -1008,6 +1013,88 @@ static void test_simulcast_temporal_allocation(void **state) {
   h_close();
 }
 
+/* Chrome's first packet of an L1T3 key frame's Dependency Descriptor
+ * (libwebrtc's ScalabilityStructureL1T3, frame 303; the bytes of
+ * tests/unit/test_rtp_dd.c). */
+static const uint8_t DD_L1T3_KEY[16] = {0x80, 0x01, 0x2f, 0x80, 0x02, 0x14, 0xea, 0xa8,
+                                        0x60, 0x41, 0x4d, 0x14, 0x10, 0x20, 0x84, 0x26};
+
+/* One H264 packet with a 3-byte descriptor (start and end of frame). */
+static void h264_dd_frame(uint16_t seq, uint32_t ts, unsigned template_id, unsigned frame, uint64_t now) {
+  uint8_t pl[40], dd[3];
+  memset(pl, 0x33, sizeof(pl));
+  pl[0] = 0x41; /* non-IDR slice */
+  dd[0] = (uint8_t)(0xc0 | template_id), dd[1] = (uint8_t)(frame >> 8), dd[2] = (uint8_t)frame;
+  const sfu_rtp_ext_value_t x = {.id = 12, .len = 3, .value = dd};
+  h_in(96, seq, ts, 3000, pl, sizeof(pl), &x, 1, now);
+}
+
+/* H264 L1T3 with the Dependency Descriptor (an SVC consumer, as mediasoup
+ * makes for one encoding with temporal layers): the producer learns the
+ * layers and their bitrates from the descriptor; frames above the target
+ * temporal layer are dropped without a hole; a switch up waits for a frame
+ * that is a switching point to it (DTI 'S': a T0 or T1 frame for T2); a
+ * descriptor naming a template before any structure asks for a key frame. */
+static void test_h264_dependency_descriptor(void **state) {
+  (void)state;
+  h_open();
+  h_video = H264, h_video_consumer = H264_CONSUMER;
+  const tenc_t enc = {.ssrc = 3000, .scalability = "L1T3"};
+  const text_t ext = {FBS_RtpParameters_RtpHeaderExtensionUri_DependencyDescriptor, 12};
+  h_producer(true, &enc, 1, &ext, 1);
+  h_consumer_scalability = "L1T3";
+  sfu_consumer_t *c = h_consumer("c1", true, FBS_RtpParameters_Type_SVC, 1, -1, false, false, false);
+  h_consumer_scalability = NULL;
+  h_video = h_video_consumer = NULL;
+  assert_int_equal(c->preferred_temporal, 2);
+  c->preferred_temporal = 1;
+  uint64_t now = 1000;
+  uint16_t seq = 100;
+  uint32_t ts = 9000;
+  /* before the key frame's structure: a key frame request, nothing forwarded */
+  h264_dd_frame(seq++, ts, 1, 300, now);
+  assert_int_equal(H.plis, 1);
+  assert_int_equal(H.nout, 0);
+  /* the key frame: IDR with the L1T3 structure, then its last packet */
+  uint8_t idr[40];
+  memset(idr, 0x44, sizeof(idr));
+  idr[0] = 0x65;
+  const sfu_rtp_ext_value_t kx = {.id = 12, .len = sizeof(DD_L1T3_KEY), .value = DD_L1T3_KEY};
+  ts += 3000, now += 33;
+  h_in(96, seq++, ts, 3000, idr, sizeof(idr), &kx, 1, now);
+  uint8_t last[3] = {0x40, 0x01, 0x2f};
+  const sfu_rtp_ext_value_t lx = {.id = 12, .len = 3, .value = last};
+  h_in(96, seq++, ts, 3000, idr, sizeof(idr), &lx, 1, now);
+  assert_int_equal(H.nout, 2);
+  /* L1T3 frames: T2 (template 3), T1 (2), T2 (4), T0 (1), ... at 30 fps */
+  static const unsigned ids[4] = {3, 2, 4, 1}, tids[4] = {2, 1, 2, 0};
+  unsigned frame = 304;
+  for (int i = 0; i < 8; i++) {
+    size_t before = H.nout;
+    ts += 3000, now += 33;
+    h264_dd_frame(seq++, ts, ids[i % 4], frame++, now);
+    assert_int_equal(H.nout - before, tids[i % 4] <= 1 ? 1u : 0u);
+  }
+  for (size_t i = 1; i < H.nout; i++) assert_int_equal((uint16_t)(H.out[i].seq - H.out[i - 1].seq), 1);
+  sfu_rtp_stream_t *st = &H.p->encodings[0].stream;
+  assert_true(st->has_tl);
+  assert_int_equal(st->max_tid, 2);
+  assert_true(sfu_rate_bps(&st->layer_rate[0][2], now) > 0);
+  /* up to T2: the next T2 frame waits; the T1 frame after it is a switching point */
+  c->preferred_temporal = 2;
+  size_t before = H.nout;
+  ts += 3000, now += 33;
+  h264_dd_frame(seq++, ts, 3, frame++, now); /* T2 */
+  assert_int_equal(H.nout, before);
+  ts += 3000, now += 33;
+  h264_dd_frame(seq++, ts, 2, frame++, now); /* T1: 'S' for T2 */
+  ts += 3000, now += 33;
+  h264_dd_frame(seq++, ts, 4, frame++, now); /* T2 */
+  assert_int_equal(H.nout, before + 2);
+  assert_int_equal((uint16_t)(H.out[H.nout - 1].seq - H.out[before - 1].seq), 2);
+  h_close();
+}
+
 static void test_pipe_consumer(void **state) {
   (void)state;
   h_open();
@@ -1070,6 +1157,7 @@ int main(void) {
       cmocka_unit_test(test_simulcast_layer_switch),
       cmocka_unit_test(test_simulcast_allocation),
       cmocka_unit_test(test_simulcast_temporal_allocation),
+      cmocka_unit_test(test_h264_dependency_descriptor),
       cmocka_unit_test(test_pipe_consumer),
       cmocka_unit_test(test_inactive_consumer),
   };

@@ -73,7 +73,8 @@ async function init() {
   return info;
 }
 
-async function publish({ audio = true, video = true, width = 640, height = 360, fps = 30, simulcast = false } = {}) {
+async function publish({ audio = true, video = true, width = 640, height = 360, fps = 30, simulcast = false,
+  codec = 'vp8', scalabilityMode } = {}) {
   const device = state.device;
   const stream = await step('getUserMedia (fake devices)', () => navigator.mediaDevices.getUserMedia({
     audio, video: video ? { width: { exact: width }, height: { exact: height }, frameRate: fps } : false,
@@ -92,14 +93,15 @@ async function publish({ audio = true, video = true, width = 640, height = 360, 
   }
   const videoTrack = stream.getVideoTracks()[0];
   if (video) {
-    const vp8 = device.rtpCapabilities.codecs.find((c) => c.mimeType.toLowerCase() === 'video/vp8');
+    const vc = device.rtpCapabilities.codecs.find((c) => c.mimeType.toLowerCase() === `video/${codec}`);
+    if (!vc) throw new Error(`the device cannot send video/${codec}`);
     // Simulcast: mediasoup-client's usual three layers (1/4, 1/2, full resolution).
     const encodings = simulcast ? [
       { rid: 'r0', scaleResolutionDownBy: 4, maxBitrate: 200_000 },
       { rid: 'r1', scaleResolutionDownBy: 2, maxBitrate: 700_000 },
       { rid: 'r2', scaleResolutionDownBy: 1, maxBitrate: 2_500_000 },
-    ] : undefined;
-    const producer = await step('produce video (VP8)', () => transport.produce({ track: videoTrack, codec: vp8, encodings }));
+    ] : scalabilityMode ? [{ scalabilityMode }] : undefined;
+    const producer = await step(`produce video (${codec})`, () => transport.produce({ track: videoTrack, codec: vc, encodings }));
     state.producers.push(producer);
     out.push({ id: producer.id, kind: 'video', codec: producer.rtpParameters.codecs[0].mimeType });
   }

@@ -8,6 +8,7 @@
 #include "sfu_error.h"
 #include "sfu_request.h"
 #include "sfu_rtcp_feedback.h"
+#include "sfu_rtp_dd.h"
 #include "sfu_rtx.h"
 #include "sfu_vpx_layers.h"
 
@@ -91,6 +92,7 @@ static void sfu__reap(sfu_closing_t *c) {
   for (size_t i = 0; i < p->nencodings; i++) {
     sfu_rtp_stream_destroy(&p->encodings[i].stream);
     free(p->encodings[i].nack);
+    free(p->encodings[i].dd);
   }
   sfu_fbcopy_free(&p->request);
   free(p->id);
@@ -211,6 +213,7 @@ int sfu_producer_create(sfu_ctx_t *ctx, const sfu_producer_listener_t *listener,
   p->audio_level_ext_id = p->params.ext_id[FBS_RtpParameters_RtpHeaderExtensionUri_SsrcAudioLevel];
   p->rid_ext_id = p->params.ext_id[FBS_RtpParameters_RtpHeaderExtensionUri_RtpStreamId];
   p->rrid_ext_id = p->params.ext_id[FBS_RtpParameters_RtpHeaderExtensionUri_RepairRtpStreamId];
+  if (p->kind == SFU_KIND_VIDEO) p->dd_ext_id = p->params.ext_id[FBS_RtpParameters_RtpHeaderExtensionUri_DependencyDescriptor];
 
   p->handler.on_request = sfu__producer_on_request;
   if ((r = sfu_ctx_register(ctx, &p->handler, p->id, p->id_len)) != 0) {
@@ -377,10 +380,41 @@ static void sfu__send_score(sfu_producer_t *p) {
                  body);
 }
 
+/* H264 says nothing of its layers in the payload: the Dependency
+ * Descriptor does (libwebrtc sends one when it is negotiated and the encoder
+ * runs a scalability mode). The packet is annotated for the consumers; a
+ * descriptor that needs a structure we lack asks for a key frame. */
+static void sfu__read_dd(sfu_producer_t *p, sfu_producer_encoding_t *pe, sfu_rtp_packet_t *pkt, uint64_t now_ms) {
+  size_t len;
+  const uint8_t *v = sfu_rtp_get_extension(pkt, p->dd_ext_id, &len);
+  sfu_rtp_dd_t dd;
+  if (v == NULL) return;
+  if (pe->dd == NULL && (pe->dd = calloc(1, sizeof(*pe->dd))) == NULL) return;
+  int r = sfu_rtp_dd_parse(v, len, pe->dd, &dd);
+  if (r == SFU_ESTATE) {
+    sfu_producer_request_key_frame(p, pe->mapped_ssrc, now_ms);
+    return;
+  }
+  if (r != 0 || dd.spatial_id >= SFU_RTP_STREAM_MAX_SL || dd.temporal_id >= SFU_RTP_STREAM_MAX_TL) return;
+  pkt->dd_layers = true;
+  pkt->dd_frame_start = dd.start_of_frame;
+  pkt->dd_frame_end = dd.end_of_frame;
+  pkt->dd_key = dd.has_structure;
+  pkt->dd_sid = dd.spatial_id;
+  pkt->dd_tid = dd.temporal_id;
+  pkt->dd_switch_up = 0;
+  for (uint8_t i = 0; i < pe->dd->decode_target_count; i++) {
+    if (pe->dd->decode_target_spatial_id[i] != dd.spatial_id || dd.dtis[i] != SFU_RTP_DD_DTI_SWITCH) continue;
+    uint8_t t = pe->dd->decode_target_temporal_id[i];
+    if (t < 8) pkt->dd_switch_up |= (uint8_t)(1u << t);
+  }
+}
+
 /* The tail of the media path: observers, router form, fan-out. */
 static inline void sfu__forward(sfu_producer_t *p, sfu_producer_encoding_t *pe, sfu_rtp_packet_t *pkt, uint8_t mapped_pt,
                                 uint64_t now_ms) {
   uint8_t sid, tid;
+  if (p->dd_ext_id != 0 && pe->stream.params.codec == SFU_CODEC_H264) sfu__read_dd(p, pe, pkt, now_ms);
   /* Bitrate per temporal (and SVC spatial) layer, for the consumers' allocation. */
   if (p->kind == SFU_KIND_VIDEO && sfu_vpx_packet_layers(pkt, pe->stream.params.codec, &sid, &tid) &&
       tid < SFU_RTP_STREAM_MAX_TL && sid < SFU_RTP_STREAM_MAX_SL) {

@@ -47,6 +47,7 @@ typedef struct sfu_producer_encoding {
   bool has_rtx_ssrc;          /* learned from a repaired RID when not signaled */
   uint32_t rtx_ssrc;
   uint64_t last_keyframe_request_ms;
+  struct sfu_rtp_dd_structure *dd; /* the stream's Dependency Descriptor structure, once one came */
 } sfu_producer_encoding_t;
 
 struct sfu_producer {
@@ -67,6 +68,7 @@ struct sfu_producer {
   uint8_t ext_map[256]; /* original ext id -> internal id (0: not forwarded); consumers apply it */
   uint8_t audio_level_ext_id; /* original id, 0 if none */
   uint8_t rid_ext_id, rrid_ext_id; /* original ids of RID / repaired RID, 0 if none */
+  uint8_t dd_ext_id; /* original id of the Dependency Descriptor, 0 if none (read for H264 only) */
   size_t nencodings;
   sfu_producer_encoding_t encodings[SFU_RTP_MAX_ENCODINGS];
   bool paused;

@@ -21,7 +21,19 @@ static bool sfu__parse(const sfu_vpx_layers_t *l, const sfu_rtp_packet_t *in, sf
   memset(info, 0, sizeof(*info));
   info->marker = in->marker;
   *end_frame = false;
-  if (l->codec == SFU_CODEC_VP8) {
+  if (l->codec != SFU_CODEC_VP8 && l->codec != SFU_CODEC_VP9) {
+    /* what the producer read from the Dependency Descriptor (H264) */
+    if (!in->dd_layers) return false;
+    info->tid = in->dd_tid;
+    info->sid = in->dd_sid;
+    info->keyframe = in->dd_key;
+    info->dd = true;
+    info->dd_switch_up = in->dd_switch_up;
+    *frame_start = in->dd_frame_start;
+    *switch_point = in->dd_key || (in->dd_switch_up & (1u << info->tid)) != 0;
+    *has_tid = true;
+    *end_frame = in->dd_frame_end;
+  } else if (l->codec == SFU_CODEC_VP8) {
     sfu_rtp_vp8_desc_t d;
     if (sfu_rtp_vp8_parse(p, in->payload_len, &d) != 0) return false;
     info->has_pid = d.has_picture_id, info->pid_15bit = d.picture_id_15bit, info->pid = d.picture_id, info->pid_off = d.pid_off;
@@ -56,6 +68,11 @@ bool sfu_vpx_packet_layers(const sfu_rtp_packet_t *pkt, sfu_codec_t codec, uint8
   bool start, sp, has, end;
   l.codec = codec;
   *tid = *sid = 0;
+  if (pkt->dd_layers) {
+    *tid = pkt->dd_tid;
+    *sid = pkt->dd_sid;
+    return true;
+  }
   if ((codec != SFU_CODEC_VP8 && codec != SFU_CODEC_VP9) || pkt->payload_len == 0) return false;
   if (!sfu__parse(&l, pkt, &info, &start, &sp, &has, &end) || !has) return false;
   *tid = info.tid;
@@ -90,7 +107,7 @@ static void sfu__resync(sfu_vpx_layers_t *l, const sfu_vpx_info_t *info) {
 
 bool sfu_vpx_layers_filter(sfu_vpx_layers_t *l, const sfu_rtp_packet_t *in, sfu_vpx_info_t *info) {
   bool frame_start, switch_point, has_tid, end_frame;
-  if (l->codec != SFU_CODEC_VP8 && l->codec != SFU_CODEC_VP9) {
+  if (l->codec != SFU_CODEC_VP8 && l->codec != SFU_CODEC_VP9 && !in->dd_layers) {
     info->parsed = false; /* the per-packet path of everything else */
     return true;
   }
@@ -109,6 +126,14 @@ bool sfu_vpx_layers_filter(sfu_vpx_layers_t *l, const sfu_rtp_packet_t *in, sfu_
     if (info->keyframe || l->current_temporal < 0) l->current_temporal = l->target_temporal >= 0 ? l->target_temporal : info->tid;
     if (l->target_temporal >= 0 && has_tid) {
       if (l->current_temporal > l->target_temporal) l->current_temporal = l->target_temporal;
+      /* a Dependency Descriptor names the layers a frame is a switching
+       * point to, whatever its own (an L1T3 base frame is one to T1 and T2) */
+      if (info->dd && frame_start)
+        for (int16_t t = l->target_temporal; t > l->current_temporal; t--)
+          if (t < 8 && (info->dd_switch_up & (1u << t)) != 0) {
+            l->current_temporal = t;
+            break;
+          }
       if (info->tid > l->target_temporal) {
         dropped = true;
       } else if (info->tid > l->current_temporal) {
@@ -130,7 +155,7 @@ bool sfu_vpx_layers_filter(sfu_vpx_layers_t *l, const sfu_rtp_packet_t *in, sfu_
   }
   if (dropped) return false;
 
-  if (l->codec == SFU_CODEC_VP9 && l->target_spatial >= 0 && has_tid) {
+  if ((l->codec == SFU_CODEC_VP9 || info->dd) && l->target_spatial >= 0 && has_tid) {
     /* SVC: the spatial layers of each picture up to the current one */
     if (info->keyframe || l->current_spatial < 0) l->current_spatial = l->target_spatial;
     if (l->current_spatial > l->target_spatial) l->current_spatial = l->target_spatial;

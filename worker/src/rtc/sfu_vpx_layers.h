@@ -8,8 +8,11 @@
  * are dropped, a switch up waits for a key frame, and the RTP marker moves
  * to the end of the highest layer forwarded. Picture ids stay consecutive
  * (dropped pictures removed, sources switched: sfu_seq_map) and TL0PICIDX
- * continuous across source switches. Codecs without temporal information
- * pass through. Pure, no allocation. */
+ * continuous across source switches. H264 goes by the layers its producer
+ * read from a Dependency Descriptor (sfu_rtp_packet_t.dd_*): frames above
+ * the target dropped the same way, a switch up at a frame whose decode
+ * target indication for that layer is 'S'. Codecs without temporal
+ * information pass through. Pure, no allocation. */
 #ifndef SFU_VPX_LAYERS_H
 #define SFU_VPX_LAYERS_H
 
@@ -48,6 +51,8 @@ typedef struct sfu_vpx_info {
   uint8_t tid, sid;
   bool keyframe;
   bool marker; /* the RTP marker to send */
+  bool dd;              /* the layers came from a Dependency Descriptor */
+  uint8_t dd_switch_up; /* then: bit t, a switching point to temporal layer t */
 } sfu_vpx_info_t;
 
 void sfu_vpx_layers_init(sfu_vpx_layers_t *l, sfu_codec_t codec);

@@ -72,6 +72,16 @@ typedef struct sfu_rtp_packet {
   uint16_t ext_profile; /* valid when ext_off != 0 */
   uint8_t ext_form;     /* sfu_rtp_ext_form_t */
   uint8_t ext_count;
+
+  /* Not from the bytes (parse clears them): the layers of the packet's
+   * frame as its producer read them from a Dependency Descriptor (codecs
+   * whose payload does not say, H264), for the consumers' layer filters. */
+  bool dd_layers;
+  bool dd_frame_start, dd_frame_end;
+  bool dd_key;          /* the descriptor brought a new structure: a key frame */
+  uint8_t dd_sid, dd_tid;
+  uint8_t dd_switch_up; /* bit t: a switching point (DTI 'S') to temporal layer t of dd_sid */
+
   sfu_rtp_ext_t exts[SFU_RTP_MAX_EXTENSIONS]; /* in packet order */
 } sfu_rtp_packet_t;
 
