@@ -201,6 +201,7 @@ static int sfu__dd_read_frame_fdiffs(sfu__dd_bits_t *b, sfu_rtp_dd_t *d) {
   int err;
 
   d->fdiff_count = 0;
+  memset(d->fdiffs, 0, sizeof(d->fdiffs)); /* no template values left past the count */
   if ((err = sfu__dd_read(b, 2, &size)) != 0) return err;
   while (size != 0) {
     if (d->fdiff_count == SFU_RTP_DD_MAX_FDIFFS) return SFU_EPROTO;
