@@ -196,11 +196,11 @@ static int sfu__dd_read_structure(sfu__dd_bits_t *b, sfu_rtp_dd_structure_t *s) 
 
 /* ---- frame dependency definition (A.8.2 frame_dependency_definition) ---- */
 
+/* frame_fdiffs(), into d->fdiffs (zeroed by the caller). */
 static int sfu__dd_read_frame_fdiffs(sfu__dd_bits_t *b, sfu_rtp_dd_t *d) {
   uint32_t size, v;
   int err;
 
-  d->fdiff_count = 0;
   if ((err = sfu__dd_read(b, 2, &size)) != 0) return err;
   while (size != 0) {
     if (d->fdiff_count == SFU_RTP_DD_MAX_FDIFFS) return SFU_EPROTO;
@@ -211,32 +211,37 @@ static int sfu__dd_read_frame_fdiffs(sfu__dd_bits_t *b, sfu_rtp_dd_t *d) {
   return 0;
 }
 
+/* The template's layer, and its DTIs, fdiffs and chain diffs unless the
+ * packet has custom ones. */
 static int sfu__dd_read_frame(sfu__dd_bits_t *b, const sfu_rtp_dd_structure_t *s, sfu_rtp_dd_t *d) {
-  const sfu_rtp_dd_template_t *tpl;
+  const sfu_rtp_dd_template_t *tpl = &s->templates[d->template_index];
   unsigned i;
   uint32_t v;
   int err;
 
-  tpl = &s->templates[d->template_index];
   d->spatial_id = tpl->spatial_id;
   d->temporal_id = tpl->temporal_id;
-  memcpy(d->dtis, tpl->dtis, s->decode_target_count);
-  memcpy(d->chain_diffs, tpl->chain_diffs, s->chain_count);
-  d->fdiff_count = tpl->fdiff_count;
-  for (i = 0; i < tpl->fdiff_count; i++) d->fdiffs[i] = tpl->fdiffs[i];
-
   if (d->custom_dtis) {
     for (i = 0; i < s->decode_target_count; i++) {
       if ((err = sfu__dd_read(b, 2, &v)) != 0) return err;
       d->dtis[i] = (uint8_t)v;
     }
+  } else {
+    memcpy(d->dtis, tpl->dtis, s->decode_target_count);
   }
-  if (d->custom_fdiffs && (err = sfu__dd_read_frame_fdiffs(b, d)) != 0) return err;
+  if (d->custom_fdiffs) {
+    if ((err = sfu__dd_read_frame_fdiffs(b, d)) != 0) return err;
+  } else {
+    d->fdiff_count = tpl->fdiff_count;
+    for (i = 0; i < tpl->fdiff_count; i++) d->fdiffs[i] = tpl->fdiffs[i];
+  }
   if (d->custom_chains) {
     for (i = 0; i < s->chain_count; i++) {
       if ((err = sfu__dd_read(b, 8, &v)) != 0) return err;
       d->chain_diffs[i] = (uint8_t)v;
     }
+  } else {
+    memcpy(d->chain_diffs, tpl->chain_diffs, s->chain_count);
   }
   if (s->has_resolutions) {
     d->has_resolution = true;

@@ -81,7 +81,7 @@ typedef struct sfu_rtp_dd_structure {
 
 /* One packet's descriptor, with its frame's dependency definition resolved:
  * the template's values, replaced by the custom ones where the packet has
- * them. */
+ * them. Array entries past their count are 0. */
 typedef struct sfu_rtp_dd {
   bool start_of_frame;
   bool end_of_frame;
