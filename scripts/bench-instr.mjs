@@ -89,9 +89,12 @@ async function run(bin, k, variant) {
   src.close();
   sink.close();
   worker.close();
-  for (let t = 0; t < 400 && !fs.existsSync(out); t++) await sleep(25);
-  await sleep(200);
-  const text = fs.readFileSync(out, 'utf8');
+  // callgrind writes its file at exit: wait until its totals line is there
+  let text = '';
+  for (let t = 0; t < 800 && !/^totals:/m.test(text); t++) {
+    await sleep(25);
+    text = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
+  }
   const m = text.match(/^(?:summary|totals):\s+(\d+)/m);
   const ir = m ? Number(m[1]) : NaN;
   return { got, ir };
