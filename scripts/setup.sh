@@ -5,8 +5,9 @@
 #   bash scripts/setup.sh --e2e    (also the end-to-end media test dependencies, step 4)
 #
 # 1. installs missing Debian packages (apt-get update only if something is missing;
-#    redis-server is for the controller's cluster-mode tests, which start their
-#    own on a free loopback port: nothing relies on a system service)
+#    redis-server is for the controller's cluster-mode tests and coturn for its
+#    TURN relay test: each test starts its own on a free loopback port, nothing
+#    relies on a system service; Debian leaves coturn's disabled)
 # 2. builds libsrtp2 from Debian's source package with OpenSSL into
 #    build/deps/srtp (scripts/build-libsrtp.sh)
 # 3. installs node-controller/ npm dependencies without running install
@@ -41,6 +42,7 @@ APT_PACKAGES=(
     iproute2 util-linux               # ip netns + unshare (loopback-only test netns)
     openssl ca-certificates
     redis-server                      # cluster-mode tests start their own on loopback
+    coturn                            # the TURN relay test starts its own turnserver on loopback
 )
 
 log() { printf '[setup] %s\n' "$*" >&2; }
