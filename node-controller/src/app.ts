@@ -40,29 +40,53 @@ export interface BuildOptions {
   clusterPrefix?: string;
 }
 
+/** A URL as logged: the value of a `token` query parameter (event sockets, /ops) is not. */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&]token=)[^&#]*/gi, '$1***');
+}
+
+/** Fastify's request serializer, minus tokens in query strings. */
+const serializers = {
+  req(req: { method: string; url: string; host?: string; ip?: string; socket?: { remotePort?: number } }) {
+    return { method: req.method, url: redactUrl(req.url), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort };
+  },
+};
+
 /** pino's options: JSON lines, or readable lines through pino-pretty (a
  * development dependency) when LOG_FORMAT=pretty. */
 function loggerOptions(config: Config): FastifyServerOptions['logger'] {
-  if (config.logFormat !== 'pretty') return { level: config.logLevel };
+  if (config.logFormat !== 'pretty') return { level: config.logLevel, serializers };
   let target: string;
   try {
     target = require.resolve('pino-pretty');
   } catch {
     process.emitWarning('LOG_FORMAT=pretty needs the pino-pretty package (npm ci without --omit=dev); logging JSON');
-    return { level: config.logLevel };
+    return { level: config.logLevel, serializers };
   }
   return {
     level: config.logLevel,
+    serializers,
     transport: { target, options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true } },
   };
 }
 
 export async function build(opts: BuildOptions = {}): Promise<FastifyInstance> {
   const config = opts.config ?? loadConfig();
+  // TLS_CERT_FILE/TLS_KEY_FILE: HTTPS, and so WSS for the event sockets (the
+  // same server takes their upgrades).
+  const fastifyOpts = { ...opts.fastify };
+  // A caller's logger options (tests) keep the token redaction.
+  if (fastifyOpts.logger && typeof fastifyOpts.logger === 'object') fastifyOpts.logger = { serializers, ...fastifyOpts.logger };
   const app = Fastify({
     logger: loggerOptions(config),
-    ...opts.fastify,
-  });
+    ...(config.tls ? { https: { cert: config.tls.cert, key: config.tls.key } } : {}),
+    ...fastifyOpts,
+  }) as unknown as FastifyInstance;
+  if (config.tls) {
+    app.log.info({ certFile: config.tls.certFile, subject: config.tls.subject, validTo: config.tls.validTo.toISOString() }, 'TLS: HTTPS and WSS');
+    const days = (config.tls.validTo.getTime() - Date.now()) / 86_400_000;
+    if (days < 14) app.log.warn({ validTo: config.tls.validTo.toISOString() }, `TLS certificate expires in ${days.toFixed(1)} days`);
+  }
 
   const pool = new WorkerPool(config, app.log);
   const rooms = new RoomRegistry({ cfg: config, log: app.log, pickWorker: () => pool.pick() });
