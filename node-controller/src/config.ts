@@ -305,7 +305,7 @@ export function tlsConfig(env: NodeJS.ProcessEnv, now = new Date()): TlsConfig |
 function silenceClose(env: NodeJS.ProcessEnv, thresholdMs: number): number | undefined {
   const raw = env.RTC_SILENCE_CLOSE_MS;
   if (raw === undefined || raw === '') return undefined;
-  const v = int(env, 'RTC_SILENCE_CLOSE_MS', 0, 1000, 86_400_000);
+  const v = int(env, 'RTC_SILENCE_CLOSE_MS', 0, 2000, 86_400_000);
   if (v < thresholdMs) {
     throw new Error(`RTC_SILENCE_CLOSE_MS (${v}) must be >= RTC_SILENCE_THRESHOLD_MS (${thresholdMs}): a call ends after its silence was reported`);
   }
@@ -325,7 +325,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const rtcListenIp = env.RTC_LISTEN_IP || '127.0.0.1';
   const rtcAnnouncedIp = env.RTC_ANNOUNCED_IP || undefined;
   const tls = tlsConfig(env);
-  const silenceThresholdMs = int(env, 'RTC_SILENCE_THRESHOLD_MS', 15_000, 1000, 3_600_000);
+  // At least two audio level observer intervals (rooms/media-monitor.ts): the
+  // silence timer never races the notification that would have reset it.
+  const silenceThresholdMs = int(env, 'RTC_SILENCE_THRESHOLD_MS', 15_000, 2000, 3_600_000);
   const cfg: Config = {
     host,
     port,
