@@ -19,6 +19,8 @@ import { ClusterNode } from './cluster/node';
 import { callRouting, NODE_HEADER } from './cluster/routing';
 import { LocalBus, type CallEventBus } from './events/bus';
 import { publishLifecycle } from './events/lifecycle';
+import { WebhookSender } from './webhooks/sender';
+import { callWebhooks } from './webhooks/call-webhooks';
 import healthRoutes from './routes/health';
 import capabilitiesRoutes from './routes/capabilities';
 import transportRoutes from './routes/transports';
@@ -30,6 +32,9 @@ import demoRoutes from './routes/demo';
 import devRoutes from './routes/dev';
 import clusterRoutes from './routes/cluster';
 import callEventRoutes from './routes/call-events';
+
+/** On shutdown, webhooks still queued get this long to be delivered. */
+const WEBHOOK_DRAIN_MS = 5000;
 
 export interface BuildOptions {
   /** Configuration; defaults to loadConfig(process.env). */
@@ -95,6 +100,9 @@ export async function build(opts: BuildOptions = {}): Promise<FastifyInstance> {
     : null;
   const bus: CallEventBus = cluster ? cluster.bus : new LocalBus(app.log);
   publishLifecycle(rooms, bus, cluster?.self.id);
+  // WEBHOOK_URL: the app backend hears every call this node holds (signed, retried, never blocking).
+  const webhooks = config.webhook ? new WebhookSender(config.webhook, app.log.child({ subsystem: 'webhooks' })) : null;
+  const webhookWiring = webhooks ? callWebhooks(rooms, webhooks, app.log, cluster, bus) : null;
   // Before @fastify/websocket's own preClose (which closes every socket):
   // rooms first, so their sockets hear room_closed "shutdown".
   app.addHook('preClose', async () => { rooms.closeAll('shutdown'); });
@@ -119,7 +127,8 @@ export async function build(opts: BuildOptions = {}): Promise<FastifyInstance> {
   app.decorate('config', config);
   app.decorate('pool', pool);
   app.decorate('rooms', rooms);
-  app.decorate('metrics', createMetrics(rooms, pool, cluster));
+  app.decorate('metrics', createMetrics(rooms, pool, cluster, webhooks));
+  app.decorate('webhooks', webhooks);
   app.decorate('cluster', cluster);
   app.decorate('bus', bus);
 
@@ -136,6 +145,13 @@ export async function build(opts: BuildOptions = {}): Promise<FastifyInstance> {
   });
   app.addHook('onClose', async () => {
     rooms.closeAll('shutdown');
+    if (webhooks) {
+      // call_ended of the rooms just closed (billing) gets a few seconds to go out.
+      const left = await webhooks.drain(WEBHOOK_DRAIN_MS);
+      if (left > 0) app.log.warn({ undelivered: left }, 'webhooks: shutting down with undelivered events');
+      webhooks.close();
+      webhookWiring?.close();
+    }
     await cluster?.stop();
     await bus.close();
     pool.close();

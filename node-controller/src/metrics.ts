@@ -3,13 +3,15 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { ClusterNode } from './cluster/node';
 import type { RoomRegistry } from './rooms/registry';
 import type { WorkerPool } from './workers';
+import type { WebhookSender } from './webhooks/sender';
 
 export interface Metrics {
   registry: Registry;
   apiLatency: Histogram<'method' | 'route' | 'status'>;
 }
 
-export function createMetrics(rooms: RoomRegistry, pool: WorkerPool, cluster: ClusterNode | null = null): Metrics {
+export function createMetrics(rooms: RoomRegistry, pool: WorkerPool, cluster: ClusterNode | null = null,
+  webhooks: WebhookSender | null = null): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'sfu_controller_' });
   const gauge = (name: string, help: string, read: () => number) =>
@@ -42,6 +44,19 @@ export function createMetrics(rooms: RoomRegistry, pool: WorkerPool, cluster: Cl
       () => ({ http: cluster.stats.forwardedHttp, ws: cluster.stats.forwardedWs }));
     counter('sfu_cluster_nodes_swept_total', 'Dead nodes this node swept', () => cluster.stats.nodesSwept);
     counter('sfu_cluster_calls_lost_total', 'Calls of dead nodes this node marked lost', () => cluster.stats.callsLost);
+  }
+  if (webhooks) {
+    gauge('sfu_webhook_queue', 'Webhook events not delivered yet (queued, in flight, waiting for a retry)', () => webhooks.queued);
+    new Counter({
+      name: 'sfu_webhook_events_total',
+      help: 'Webhook events by outcome: delivered, retried (a failed attempt that is retried), failed (given up), dropped (queue full)',
+      labelNames: ['result'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [result, n] of Object.entries(webhooks.stats)) this.inc({ result }, n);
+      },
+    });
   }
   const apiLatency = new Histogram({
     name: 'sfu_api_request_duration_seconds',

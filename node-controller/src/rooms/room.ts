@@ -57,8 +57,8 @@ export class Room extends EventEmitter<RoomEventsMap> {
   readonly monitor: MediaMonitor;
   /** The billable time: from call_connected, while two participants have media. */
   readonly clock = new CallClock();
-  /** Set when the room closed: its reason and the billable milliseconds. */
-  ended?: { reason: RoomCloseReason; at: Date; connectedDurationMs: number };
+  /** Set when the room closed: its reason, the billable milliseconds and who was still in. */
+  ended?: { reason: RoomCloseReason; at: Date; connectedDurationMs: number; participants: string[] };
   /** The worker that holds the router (metrics per worker). */
   workerSlot?: number;
   readonly createdAt = new Date();
@@ -193,7 +193,7 @@ export class Room extends EventEmitter<RoomEventsMap> {
   close(reason: RoomCloseReason): void {
     if (this.state === 'closed') return;
     const connectedDurationMs = this.finishClock();
-    this.ended = { reason, at: new Date(), connectedDurationMs };
+    this.ended = { reason, at: new Date(), connectedDurationMs, participants: [...this.participants.keys()] };
     this.state = 'closed';
     clearTimeout(this.emptyTimer);
     this.callConnected.stop();
