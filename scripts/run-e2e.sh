@@ -5,8 +5,10 @@
 #   browser  Chromium + mediasoup-client: Opus + VP8 from page A to page B
 #   werift   a second WebRTC stack (werift): an Opus round trip
 #   ffmpeg   ffmpeg -> PlainTransports -> SFU -> PlainTransports -> ffmpeg recording
+#   quality  Chromium 1280x720 VP8: bandwidth estimate and resolution on a clean path,
+#            simulcast under a 600 kbit/s limit, 5 % uplink loss repaired (relays in the path)
 #
-#   bash scripts/run-e2e.sh [--no-setup] [harness|browser|werift|ffmpeg ...]
+#   bash scripts/run-e2e.sh [--no-setup] [harness|browser|werift|ffmpeg|quality ...]
 #
 # Installs what is missing first (scripts/setup.sh --e2e: Debian chromium and
 # ffmpeg, tests/e2e npm packages) and builds the worker, then runs each test
@@ -23,11 +25,11 @@ tests=()
 for a in "$@"; do
   case "$a" in
     --no-setup) setup=0 ;;
-    harness|browser|werift|ffmpeg) tests+=("$a") ;;
-    *) echo "usage: $0 [--no-setup] [harness|browser|werift|ffmpeg ...]" >&2; exit 2 ;;
+    harness|browser|werift|ffmpeg|quality) tests+=("$a") ;;
+    *) echo "usage: $0 [--no-setup] [harness|browser|werift|ffmpeg|quality ...]" >&2; exit 2 ;;
   esac
 done
-[ "${#tests[@]}" -gt 0 ] || tests=(harness browser werift ffmpeg)
+[ "${#tests[@]}" -gt 0 ] || tests=(harness browser werift ffmpeg quality)
 
 if [ "$setup" -eq 1 ]; then
   bash scripts/setup.sh --e2e || { echo "e2e: setup failed"; exit 1; }

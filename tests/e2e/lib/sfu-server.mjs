@@ -23,6 +23,7 @@
 import http from 'node:http';
 import crypto from 'node:crypto';
 import { ortc, mediaCodecs, withTimeout } from './common.mjs';
+import { startRelay } from './relay.mjs';
 
 /** How long one worker request may take before the route fails with "no answer". */
 export const WORKER_REQUEST_TIMEOUT_MS = Number(process.env.SFU_E2E_REQUEST_TIMEOUT_MS ?? 10_000);
@@ -67,7 +68,7 @@ function fakeTransportParams() {
  * router: a mediasoup Router (may be omitted with fake: true);
  * bundle: the page's JavaScript (string).
  */
-export async function startSfuServer({ router, bundle, fake = false }) {
+export async function startSfuServer({ router, bundle, fake = false, relays = {} }) {
   const rtpCapabilities = router ? router.rtpCapabilities : ortc.generateRouterRtpCapabilities(mediaCodecs);
   const state = {
     transports: new Map(), // id -> { transport|null, direction, events: [] }
@@ -75,6 +76,7 @@ export async function startSfuServer({ router, bundle, fake = false }) {
     consumers: new Map(), // id -> { consumer|null, kind }
     pageLog: [],
     requests: [],
+    relays: {}, // direction -> relay (tests/e2e/lib/relay.mjs), when relays[direction] is given
   };
 
   function transportEntry(id) {
@@ -100,10 +102,19 @@ export async function startSfuServer({ router, bundle, fake = false }) {
       transport.on('dtlsstatechange', (s) => note(`dtls ${s}`));
       transport.on('iceselectedtuplechange', (t) => note(`tuple ${t.protocol} ${t.remoteIp}:${t.remotePort}`));
       state.transports.set(transport.id, entry);
+      let iceCandidates = transport.iceCandidates;
+      if (relays[direction]) {
+        // The browser reaches this transport only through a relay (UDP only).
+        const udp = iceCandidates.find((c) => c.protocol === 'udp');
+        const relay = await startRelay({ target: { ip: udp.address ?? udp.ip, port: udp.port }, ...relays[direction] });
+        state.relays[direction] = relay;
+        entry.relay = relay;
+        iceCandidates = [{ ...udp, port: relay.port }];
+      }
       return {
         id: transport.id,
         iceParameters: transport.iceParameters,
-        iceCandidates: transport.iceCandidates,
+        iceCandidates,
         dtlsParameters: transport.dtlsParameters,
       };
     },
@@ -218,6 +229,7 @@ export async function startSfuServer({ router, bundle, fake = false }) {
       return lines.join('\n');
     },
     async close() {
+      for (const r of Object.values(state.relays)) r.close();
       server.closeAllConnections?.();
       await new Promise((r) => server.close(r));
     },

@@ -73,10 +73,10 @@ async function init() {
   return info;
 }
 
-async function publish({ audio = true, video = true } = {}) {
+async function publish({ audio = true, video = true, width = 640, height = 360, fps = 30, simulcast = false } = {}) {
   const device = state.device;
   const stream = await step('getUserMedia (fake devices)', () => navigator.mediaDevices.getUserMedia({
-    audio, video: video ? { width: 640, height: 360, frameRate: 30 } : false,
+    audio, video: video ? { width: { exact: width }, height: { exact: height }, frameRate: fps } : false,
   }));
   const params = await step('createTransport (send)', () => api('createTransport', { direction: 'send' }));
   const transport = await step('device.createSendTransport', async () => device.createSendTransport(params));
@@ -93,7 +93,13 @@ async function publish({ audio = true, video = true } = {}) {
   const videoTrack = stream.getVideoTracks()[0];
   if (video) {
     const vp8 = device.rtpCapabilities.codecs.find((c) => c.mimeType.toLowerCase() === 'video/vp8');
-    const producer = await step('produce video (VP8)', () => transport.produce({ track: videoTrack, codec: vp8 }));
+    // Simulcast: mediasoup-client's usual three layers (1/4, 1/2, full resolution).
+    const encodings = simulcast ? [
+      { rid: 'r0', scaleResolutionDownBy: 4, maxBitrate: 200_000 },
+      { rid: 'r1', scaleResolutionDownBy: 2, maxBitrate: 700_000 },
+      { rid: 'r2', scaleResolutionDownBy: 1, maxBitrate: 2_500_000 },
+    ] : undefined;
+    const producer = await step('produce video (VP8)', () => transport.produce({ track: videoTrack, codec: vp8, encodings }));
     state.producers.push(producer);
     out.push({ id: producer.id, kind: 'video', codec: producer.rtpParameters.codecs[0].mimeType });
   }
@@ -136,22 +142,58 @@ function pick(report, type, kind) {
   return null;
 }
 
+/* The outbound-rtp entry with the highest resolution (simulcast has one per layer). */
+function pickTop(report, kind) {
+  let best = null;
+  for (const s of report.values()) {
+    if (s.type !== 'outbound-rtp' || (s.kind ?? s.mediaType) !== kind) continue;
+    if (!best || (s.frameWidth ?? 0) > (best.frameWidth ?? 0)) best = s;
+  }
+  return best;
+}
+
 async function stats() {
-  const res = { outbound: {}, inbound: {}, transports: {} };
+  const res = { outbound: {}, inbound: {}, transports: {}, candidatePair: {} };
   for (const p of state.producers) {
-    const s = pick(await p.getStats(), 'outbound-rtp', p.kind);
-    res.outbound[p.kind] = s ? { bytesSent: s.bytesSent ?? 0, packetsSent: s.packetsSent ?? 0, framesEncoded: s.framesEncoded } : null;
+    const report = await p.getStats();
+    const s = pickTop(report, p.kind);
+    let bytesSent = 0, packetsSent = 0, nackCount = 0, retransmitted = 0, layers = 0;
+    for (const r of report.values()) {
+      if (r.type !== 'outbound-rtp' || (r.kind ?? r.mediaType) !== p.kind) continue;
+      layers++;
+      bytesSent += r.bytesSent ?? 0;
+      packetsSent += r.packetsSent ?? 0;
+      nackCount += r.nackCount ?? 0;
+      retransmitted += r.retransmittedPacketsSent ?? 0;
+    }
+    res.outbound[p.kind] = s ? {
+      bytesSent, packetsSent, nackCount, retransmittedPacketsSent: retransmitted, layers,
+      framesEncoded: s.framesEncoded, frameWidth: s.frameWidth, frameHeight: s.frameHeight,
+      framesPerSecond: s.framesPerSecond, qualityLimitationReason: s.qualityLimitationReason,
+    } : null;
   }
   for (const c of state.consumers) {
     const s = pick(await c.getStats(), 'inbound-rtp', c.kind);
     res.inbound[c.kind] = s ? {
       bytesReceived: s.bytesReceived ?? 0, packetsReceived: s.packetsReceived ?? 0,
       framesDecoded: s.framesDecoded, totalSamplesReceived: s.totalSamplesReceived,
-      frameWidth: s.frameWidth, frameHeight: s.frameHeight,
+      frameWidth: s.frameWidth, frameHeight: s.frameHeight, framesPerSecond: s.framesPerSecond,
+      packetsLost: s.packetsLost ?? 0, nackCount: s.nackCount ?? 0,
+      freezeCount: s.freezeCount ?? 0, totalFreezesDuration: s.totalFreezesDuration ?? 0,
+      jitterBufferDelay: s.jitterBufferDelay, jitterBufferEmittedCount: s.jitterBufferEmittedCount,
     } : null;
   }
   for (const t of [state.sendTransport, state.recvTransport]) {
-    if (t) res.transports[t.direction] = t.connectionState;
+    if (!t) continue;
+    res.transports[t.direction] = t.connectionState;
+    for (const r of (await t.getStats()).values()) {
+      if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') {
+        res.candidatePair[t.direction] = {
+          availableOutgoingBitrate: r.availableOutgoingBitrate, availableIncomingBitrate: r.availableIncomingBitrate,
+          currentRoundTripTime: r.currentRoundTripTime, bytesSent: r.bytesSent, bytesReceived: r.bytesReceived,
+        };
+      }
+    }
   }
   return res;
 }

@@ -19,6 +19,8 @@
 #define SFU__PC_FURTHER_THRESHOLD 0.7
 #define SFU__PC_ALR_INTERVAL_MS 5000
 #define SFU__PC_ALR_SCALE 2.0
+#define SFU__PC_LIMITED_INTERVAL_MS 3000
+#define SFU__PC_LIMITED_SCALE 2.0
 #define SFU__PC_ALLOC_P1 1.0
 #define SFU__PC_ALLOC_P2 2.0
 
@@ -175,6 +177,11 @@ void sfu_probe_controller_request_probe(sfu_probe_controller_t *p, int64_t now_m
   }
 }
 
+void sfu_probe_controller_set_allocation_limited(sfu_probe_controller_t *p, bool limited, int64_t now_ms) {
+  if (limited && !p->alloc_limited) p->alloc_limited_since_ms = now_ms;
+  p->alloc_limited = limited;
+}
+
 void sfu_probe_controller_process(sfu_probe_controller_t *p, int64_t now_ms, sfu_probe_list_t *out) {
   int64_t next, r;
 
@@ -190,6 +197,14 @@ void sfu_probe_controller_process(sfu_probe_controller_t *p, int64_t now_ms, sfu
     if (now_ms >= next) {
       r = (int64_t)((double)p->estimate_bps * SFU__PC_ALR_SCALE);
       sfu__pc_initiate(p, now_ms, &r, 1, true, out);
+      return;
     }
+  }
+  if (p->alloc_limited && p->state == SFU__PC_COMPLETE && p->estimate_bps > 0) {
+    next = (p->alloc_limited_since_ms > p->last_probing_ms ? p->alloc_limited_since_ms : p->last_probing_ms) +
+           SFU__PC_LIMITED_INTERVAL_MS;
+    r = (int64_t)((double)p->estimate_bps * SFU__PC_LIMITED_SCALE);
+    if (p->max_total_allocated_bps > 0 && r > p->max_total_allocated_bps) r = p->max_total_allocated_bps;
+    if (now_ms >= next && r > p->estimate_bps) sfu__pc_initiate(p, now_ms, &r, 1, true, out);
   }
 }

@@ -8,6 +8,11 @@
  *   max raised: the new maximum when the estimate is below it;
  *   allocation: 1 x and 2 x a new total allocated rate above the estimate;
  *   ALR:        2 x the estimate every 5 s while application limited;
+ *   limited:    2 x the estimate (at most the total allocated rate) every 3 s
+ *               while the allocation is limited by the estimate (the
+ *               consumers want more than it): ours, as LiveKit's stream
+ *               allocator probes when it is deficient; found room then grows
+ *               exponentially like the start probes;
  *   drop:       after a large drop (below 66 %) and recovery from overuse in
  *               or just after ALR, 85 % of the rate before the drop (at most
  *               every 5 s, within 5 s of the drop).
@@ -50,6 +55,8 @@ typedef struct sfu_probe_controller {
   int64_t last_large_drop_ms, bitrate_before_drop_bps;
   int64_t max_total_allocated_bps;
   bool periodic_alr_probing;
+  bool alloc_limited;
+  int64_t alloc_limited_since_ms;
   int next_id;
 } sfu_probe_controller_t;
 
@@ -66,6 +73,8 @@ void sfu_probe_controller_set_estimate(sfu_probe_controller_t *p, int64_t bps, i
                                        sfu_probe_list_t *out);
 void sfu_probe_controller_set_alr_start(sfu_probe_controller_t *p, bool in_alr, int64_t start_ms);
 void sfu_probe_controller_set_alr_end(sfu_probe_controller_t *p, int64_t end_ms);
+/* Whether the allocation is limited by the estimate (see "limited" above). */
+void sfu_probe_controller_set_allocation_limited(sfu_probe_controller_t *p, bool limited, int64_t now_ms);
 void sfu_probe_controller_request_probe(sfu_probe_controller_t *p, int64_t now_ms, sfu_probe_list_t *out);
 /* The periodic call (GoogCC's 25 ms process interval). */
 void sfu_probe_controller_process(sfu_probe_controller_t *p, int64_t now_ms, sfu_probe_list_t *out);

@@ -467,6 +467,10 @@ void sfu_send_bwe_set_min_outgoing(sfu_send_bwe_t *b, int64_t bps, int64_t now_m
   sfu__sb_apply(b, false, now_ms);
 }
 
+void sfu_send_bwe_set_allocation_limited(sfu_send_bwe_t *b, bool limited, int64_t now_ms) {
+  sfu_probe_controller_set_allocation_limited(&b->probes, limited, now_ms);
+}
+
 int64_t sfu_send_bwe_available_bitrate(const sfu_send_bwe_t *b) { return b->bitrates.available_bps; }
 void sfu_send_bwe_get_bitrates(const sfu_send_bwe_t *b, sfu_send_bwe_bitrates_t *out) { *out = b->bitrates; }
 double sfu_send_bwe_packet_loss(const sfu_send_bwe_t *b) { return b->packet_loss; }

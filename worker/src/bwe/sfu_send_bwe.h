@@ -170,6 +170,10 @@ void sfu_send_bwe_set_desired_bitrate(sfu_send_bwe_t *b, int64_t bps, bool force
 void sfu_send_bwe_set_max_outgoing(sfu_send_bwe_t *b, int64_t bps, int64_t now_ms);
 void sfu_send_bwe_set_min_outgoing(sfu_send_bwe_t *b, int64_t bps, int64_t now_ms);
 
+/* The consumers want more than the estimate (or no longer do): probes then
+ * look for room every few seconds (sfu_probe_controller's "limited"). */
+void sfu_send_bwe_set_allocation_limited(sfu_send_bwe_t *b, bool limited, int64_t now_ms);
+
 /* Pops the next probe cluster to send: true and *c. The transport sends
  * padding/RTX at c->bitrate_bps until c->min_probes packets and c->min_bytes
  * bytes went out, passing c->id to sfu_send_bwe_on_packet_sent(). */

@@ -262,6 +262,10 @@ void sfu__consumer_notify_layers(sfu_consumer_t *c) {
                  FBS_Notification_Body_Consumer_LayersChangeNotification, FBS_Consumer_LayersChangeNotification_end(b));
 }
 
+static void sfu__need_bitrate(sfu_consumer_t *c) {
+  if (c->listener->on_need_bitrate_change != NULL) c->listener->on_need_bitrate_change(c->listener_arg, c);
+}
+
 bool sfu__consumer_active(const sfu_consumer_t *c) {
   return !c->paused && !c->producer_paused && c->producer != NULL && c->transport_connected;
 }
@@ -269,6 +273,53 @@ bool sfu__consumer_active(const sfu_consumer_t *c) {
 void sfu__consumer_request_key_frame(sfu_consumer_t *c, uint64_t now_ms) {
   if (c->kind == SFU_KIND_VIDEO && c->producer != NULL) sfu_producer_request_key_frame(c->producer, c->source_ssrc, now_ms);
 }
+
+/* ---- bandwidth allocation ---- */
+
+sfu_rtp_stream_t *sfu__consumer_source_stream(const sfu_consumer_t *c, uint32_t mapped_ssrc) {
+  if (c->producer == NULL) return NULL;
+  for (size_t k = 0; k < c->producer->nencodings; k++) {
+    sfu_producer_encoding_t *pe = &c->producer->encodings[k];
+    if (pe->mapped_ssrc == mapped_ssrc && pe->stream_active) return &pe->stream;
+  }
+  return NULL;
+}
+
+uint32_t sfu__consumer_source_bitrate(const sfu_consumer_t *c, uint32_t mapped_ssrc, uint64_t now_ms) {
+  sfu_rtp_stream_t *s = sfu__consumer_source_stream(c, mapped_ssrc);
+  if (s == NULL || !sfu_rtp_stream_flowing(s, now_ms)) return 0;
+  uint64_t bps = sfu_rate_bps(&s->rate, now_ms);
+  return bps > UINT32_MAX ? UINT32_MAX : (uint32_t)bps;
+}
+
+uint32_t sfu__consumer_flat_desired(sfu_consumer_t *c, uint64_t now_ms) {
+  return sfu__consumer_active(c) ? sfu__consumer_source_bitrate(c, c->source_ssrc, now_ms) : 0;
+}
+
+uint32_t sfu__consumer_flat_increase(sfu_consumer_t *c, uint32_t bitrate, bool base, uint64_t now_ms) {
+  (void)bitrate;
+  if (!base || c->provisional_allocated || !sfu__consumer_active(c)) return 0;
+  c->provisional_allocated = true;
+  return sfu__consumer_source_bitrate(c, c->source_ssrc, now_ms);
+}
+
+void sfu__consumer_flat_apply(sfu_consumer_t *c, uint64_t now_ms) { (void)c, (void)now_ms; }
+
+void sfu_consumer_set_bwe_managed(sfu_consumer_t *c) { c->bwe_managed = c->ops->layered; }
+
+void sfu_consumer_start_allocation(sfu_consumer_t *c) {
+  c->provisional_spatial = -1;
+  c->provisional_allocated = false;
+  c->layer_up_possible = false;
+}
+
+uint32_t sfu_consumer_increase_layer(sfu_consumer_t *c, uint32_t bitrate, bool base, uint64_t now_ms) {
+  return c->ops->increase_layer(c, bitrate, base, now_ms);
+}
+
+void sfu_consumer_apply_layers(sfu_consumer_t *c, uint64_t now_ms) { c->ops->apply_layers(c, now_ms); }
+
+uint32_t sfu_consumer_desired_bitrate(sfu_consumer_t *c, uint64_t now_ms) { return c->ops->desired_bitrate(c, now_ms); }
 
 static bool sfu__seq_newer(uint16_t a, uint16_t b) { return a != b && (uint16_t)(a - b) < 0x8000; }
 static bool sfu__ts_newer(uint32_t a, uint32_t b) { return a != b && (uint32_t)(a - b) < 0x80000000u; }
@@ -360,6 +411,7 @@ void sfu_consumer_producer_paused(sfu_consumer_t *c, bool paused) {
     c->keyframe_required = c->kind == SFU_KIND_VIDEO;
     if (sfu__consumer_active(c)) sfu__consumer_request_key_frame(c, uv_now(c->ctx->loop));
   }
+  sfu__need_bitrate(c);
 }
 
 void sfu_consumer_transport_connected(sfu_consumer_t *c, uint64_t now_ms) {
@@ -410,6 +462,50 @@ void sfu_consumer_on_nack(sfu_consumer_t *c, const sfu_rtcp_nack_t *nack, uint64
       c->listener->send_rtp(c->listener_arg, c, &pkt, c->rtx_codec != NULL);
     }
   }
+}
+
+int sfu_consumer_build_probe(sfu_consumer_t *c, size_t max_len, uint64_t now_ms, sfu_rtp_packet_t *pkt) {
+  if (c->rtx_codec == NULL || !c->stream.params.has_rtx) return SFU_ENOTSUP;
+  if (!sfu__consumer_active(c) || c->stream.packets == 0) return SFU_ESTATE;
+  if (max_len > c->send_cap - 64) max_len = c->send_cap - 64;
+  /* An RTX copy of one of the last 32 packets sent, newest first, round robin. */
+  for (int tries = 0; tries < 32; tries++) {
+    uint16_t seq = (uint16_t)(c->stream.last_seq - (c->probe_cursor++ % 32));
+    sfu_rtx_slot_t *slot = sfu_rtp_stream_rtx_get(&c->stream, seq);
+    if (slot == NULL || (size_t)slot->len + 2 > max_len) continue;
+    memcpy(c->send_buf, slot->data, slot->len);
+    if (sfu_rtp_parse(pkt, c->send_buf, slot->len, c->send_cap - 64) != 0) continue;
+    if (sfu_rtx_encode(pkt, c->rtx_codec->payload_type, c->stream.params.rtx_ssrc, ++c->rtx_seq) != 0) continue;
+    if (c->abs_send_time_ext_id != 0)
+      (void)sfu_rtp_write_abs_send_time(pkt, c->abs_send_time_ext_id, sfu_rtp_abs_send_time_from_ms(now_ms));
+    return 0;
+  }
+  /* Padding only: header, the transport-wide sequence number and
+   * abs-send-time extensions, 255 bytes of padding. */
+  uint8_t *p = c->send_buf;
+  size_t off = 12, x = 16;
+  uint32_t ssrc = c->stream.params.rtx_ssrc, ts = c->max_out_ts;
+  uint16_t seq = ++c->rtx_seq;
+  p[0] = 0x80 | 0x20;
+  p[1] = c->rtx_codec->payload_type & 0x7f;
+  p[2] = (uint8_t)(seq >> 8), p[3] = (uint8_t)seq;
+  p[4] = (uint8_t)(ts >> 24), p[5] = (uint8_t)(ts >> 16), p[6] = (uint8_t)(ts >> 8), p[7] = (uint8_t)ts;
+  p[8] = (uint8_t)(ssrc >> 24), p[9] = (uint8_t)(ssrc >> 16), p[10] = (uint8_t)(ssrc >> 8), p[11] = (uint8_t)ssrc;
+  if (c->twcc_ext_id != 0 || c->abs_send_time_ext_id != 0) {
+    p[0] |= 0x10;
+    if (c->twcc_ext_id != 0) p[x++] = (uint8_t)(c->twcc_ext_id << 4 | 1), p[x++] = 0, p[x++] = 0;
+    if (c->abs_send_time_ext_id != 0) {
+      uint32_t v = sfu_rtp_abs_send_time_from_ms(now_ms);
+      p[x++] = (uint8_t)(c->abs_send_time_ext_id << 4 | 2);
+      p[x++] = (uint8_t)(v >> 16), p[x++] = (uint8_t)(v >> 8), p[x++] = (uint8_t)v;
+    }
+    while ((x - 16) % 4 != 0) p[x++] = 0;
+    p[12] = 0xbe, p[13] = 0xde, p[14] = 0, p[15] = (uint8_t)((x - 16) / 4);
+    off = x;
+  }
+  memset(p + off, 0, 254);
+  p[off + 254] = 255;
+  return sfu_rtp_parse(pkt, p, off + 255, c->send_cap - 64) == 0 ? 0 : SFU_EPROTO;
 }
 
 void sfu_consumer_on_key_frame_request(sfu_consumer_t *c, bool fir, uint64_t now_ms) {
@@ -543,6 +639,7 @@ static void sfu__consumer_on_request(sfu_handler_t *h, sfu_request_t *req) {
     case FBS_Request_Method_CONSUMER_PAUSE:
       c->paused = true;
       sfu_request_accept(req);
+      sfu__need_bitrate(c);
       break;
     case FBS_Request_Method_CONSUMER_RESUME:
       if (c->paused) {
@@ -552,6 +649,7 @@ static void sfu__consumer_on_request(sfu_handler_t *h, sfu_request_t *req) {
         if (sfu__consumer_active(c)) sfu__consumer_request_key_frame(c, uv_now(c->ctx->loop));
       }
       sfu_request_accept(req);
+      sfu__need_bitrate(c);
       break;
     case FBS_Request_Method_CONSUMER_REQUEST_KEY_FRAME:
       if (sfu__consumer_active(c)) sfu__consumer_request_key_frame(c, uv_now(c->ctx->loop));
@@ -580,6 +678,7 @@ static void sfu__consumer_on_request(sfu_handler_t *h, sfu_request_t *req) {
       FBS_Consumer_SetPreferredLayersResponse_add_preferred_layers(b, layers);
       sfu_request_accept_body(req, FBS_Response_Body_Consumer_SetPreferredLayersResponse,
                               FBS_Consumer_SetPreferredLayersResponse_end(b));
+      sfu__need_bitrate(c);
       break;
     }
     case FBS_Request_Method_CONSUMER_SET_PRIORITY: {
@@ -593,6 +692,7 @@ static void sfu__consumer_on_request(sfu_handler_t *h, sfu_request_t *req) {
       FBS_Consumer_SetPriorityResponse_start(b);
       FBS_Consumer_SetPriorityResponse_add_priority(b, prio);
       sfu_request_accept_body(req, FBS_Response_Body_Consumer_SetPriorityResponse, FBS_Consumer_SetPriorityResponse_end(b));
+      sfu__need_bitrate(c);
       break;
     }
     case FBS_Request_Method_CONSUMER_ENABLE_TRACE_EVENT: {

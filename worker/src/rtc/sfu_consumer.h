@@ -35,6 +35,9 @@ typedef struct sfu_consumer_listener {
   void (*send_rtp)(void *arg, sfu_consumer_t *c, sfu_rtp_packet_t *pkt, bool is_rtx);
   /* Its producer closed (Node was told): the parent must unlink and close c. */
   void (*on_producer_closed)(void *arg, sfu_consumer_t *c);
+  /* What it wants to send changed (resumed, preferred layers, priority):
+   * the parent may allocate bandwidth again. May be NULL. */
+  void (*on_need_bitrate_change)(void *arg, sfu_consumer_t *c);
 } sfu_consumer_listener_t;
 
 struct sfu_consumer {
@@ -68,6 +71,16 @@ struct sfu_consumer {
   uint8_t spatial_layers, temporal_layers;
   int16_t preferred_spatial, preferred_temporal; /* -1: none */
   int16_t target_spatial, current_spatial;
+  /* bandwidth allocation (sfu_consumer_increase_layer) */
+  bool bwe_managed;             /* the parent allocates: target layers follow it */
+  int16_t provisional_spatial;  /* during an allocation */
+  bool provisional_allocated;   /* flat types: took their bitrate this allocation */
+  uint64_t layer_down_ms, layer_up_ms; /* last allocation switch down / up */
+  uint32_t layer_hold_ms;       /* no switch up this long after a switch down */
+  uint32_t layer_share;         /* the bitrate it was offered in the last allocation */
+  uint32_t layer_down_share;    /* ... when it last switched down */
+  uint64_t layer_up_since_ms;   /* since when a switch up has looked possible, 0: it does not */
+  bool layer_up_possible;       /* during an allocation */
   sfu_rtp_stream_t stream;
   bool paused, producer_paused;
   bool transport_connected;
@@ -83,6 +96,7 @@ struct sfu_consumer {
   uint32_t max_out_ts;
   uint64_t max_out_ts_ms;
   uint16_t rtx_seq;
+  uint16_t probe_cursor; /* how far back the next probe copies from */
   bool closed;
   sfu_closing_t closing;
 };
@@ -113,6 +127,28 @@ void sfu_consumer_write_sr(sfu_consumer_t *c, sfu_rtcp_writer_t *w, uint64_t now
 bool sfu_consumer_has_ssrc(const sfu_consumer_t *c, uint32_t ssrc);
 /* ConsumerLayers of the preferred layers (simulcast/svc), 0 for the others. */
 fb_ref_t sfu_consumer_build_preferred_layers(const sfu_consumer_t *c, fb_builder_t *b);
+/* Bandwidth allocation, mediasoup's Transport::DistributeAvailableOutgoingBitrate
+ * protocol: the parent calls start_allocation() on every consumer, then
+ * increase_layer() in rounds (higher priority first, base = true in the
+ * first round) subtracting what each returns from what is left, until a
+ * round changes nothing; then apply_layers(). increase_layer() returns the
+ * extra bitrate the next layer up (never above the preferred layers) needs,
+ * 0 when there is none or it does not fit; in the base round a layered
+ * consumer takes its lowest flowing layer even if it does not fit, so video
+ * keeps going. desired_bitrate(): what it would send unconstrained. */
+void sfu_consumer_start_allocation(sfu_consumer_t *c);
+/* From now on its layers follow the allocation (layered types only). */
+void sfu_consumer_set_bwe_managed(sfu_consumer_t *c);
+uint32_t sfu_consumer_increase_layer(sfu_consumer_t *c, uint32_t bitrate, bool base, uint64_t now_ms);
+void sfu_consumer_apply_layers(sfu_consumer_t *c, uint64_t now_ms);
+uint32_t sfu_consumer_desired_bitrate(sfu_consumer_t *c, uint64_t now_ms);
+
+/* A bandwidth probe, built in the send buffer: an RTX copy of one of the
+ * last packets sent (libwebrtc's payload padding), or a padding-only RTX
+ * packet of about 280 bytes when none fits within max_len. 0 and *pkt
+ * (send it as RTX), SFU_ENOTSUP (no RTX), SFU_ESTATE (inactive). */
+int sfu_consumer_build_probe(sfu_consumer_t *c, size_t max_len, uint64_t now_ms, sfu_rtp_packet_t *pkt);
+
 /* FBS.Consumer.ConsumerScore (the ConsumeResponse carries one). */
 fb_ref_t sfu_consumer_build_score(sfu_consumer_t *c, fb_builder_t *b);
 

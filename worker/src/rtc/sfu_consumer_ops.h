@@ -17,12 +17,27 @@ struct sfu_consumer_ops {
   bool layered; /* has spatial/temporal layers: preferred layers, layerschange */
   /* A packet from the producer (router form, not to be modified). */
   void (*send_rtp)(sfu_consumer_t *c, const sfu_rtp_packet_t *pkt, uint64_t now_ms);
+  /* Bandwidth allocation (mediasoup's Consumer BWE interface, see
+   * sfu_consumer_increase_layer): what it would send unconstrained, the
+   * next layer up within a bitrate, and committing the result. */
+  uint32_t (*desired_bitrate)(sfu_consumer_t *c, uint64_t now_ms);
+  uint32_t (*increase_layer)(sfu_consumer_t *c, uint32_t bitrate, bool base, uint64_t now_ms);
+  void (*apply_layers)(sfu_consumer_t *c, uint64_t now_ms);
 };
 
 extern const sfu_consumer_ops_t sfu__simple_consumer_ops;
 extern const sfu_consumer_ops_t sfu__simulcast_consumer_ops;
 extern const sfu_consumer_ops_t sfu__svc_consumer_ops;
 extern const sfu_consumer_ops_t sfu__pipe_consumer_ops;
+
+/* The producer's receive stream with this mapped SSRC, NULL when not active. */
+sfu_rtp_stream_t *sfu__consumer_source_stream(const sfu_consumer_t *c, uint32_t mapped_ssrc);
+/* Its receive bitrate (bps), 0 when it is not flowing. */
+uint32_t sfu__consumer_source_bitrate(const sfu_consumer_t *c, uint32_t mapped_ssrc, uint64_t now_ms);
+/* For types that take what they get (simple, svc, pipe): the source's bitrate once per allocation. */
+uint32_t sfu__consumer_flat_desired(sfu_consumer_t *c, uint64_t now_ms);
+uint32_t sfu__consumer_flat_increase(sfu_consumer_t *c, uint32_t bitrate, bool base, uint64_t now_ms);
+void sfu__consumer_flat_apply(sfu_consumer_t *c, uint64_t now_ms);
 
 /* Not paused, producer there and not paused, transport connected. */
 bool sfu__consumer_active(const sfu_consumer_t *c);

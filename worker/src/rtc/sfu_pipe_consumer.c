@@ -22,4 +22,7 @@ const sfu_consumer_ops_t sfu__pipe_consumer_ops = {
     .name = "pipe",
     .layered = false,
     .send_rtp = sfu__pipe_send_rtp,
+    .desired_bitrate = sfu__consumer_flat_desired,
+    .increase_layer = sfu__consumer_flat_increase,
+    .apply_layers = sfu__consumer_flat_apply,
 };

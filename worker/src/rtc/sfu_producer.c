@@ -400,8 +400,8 @@ static void sfu__forward(sfu_producer_t *p, sfu_producer_encoding_t *pe, sfu_rtp
 }
 
 /* A retransmission for encoding idx: restored and forwarded if it repairs a
- * packet we asked for; anything else (padding probes, repeats, packets we
- * did not ask for) is counted and dropped. */
+ * packet we asked for or brings one we have not seen yet; anything else
+ * (padding probes, repeats of packets we have) is counted and dropped. */
 static sfu_producer_rtp_result_t sfu__receive_rtx(sfu_producer_t *p, size_t idx, sfu_rtp_packet_t *pkt,
                                                   uint64_t now_ms) {
   sfu_producer_encoding_t *pe = &p->encodings[idx];
@@ -413,7 +413,11 @@ static sfu_producer_rtp_result_t sfu__receive_rtx(sfu_producer_t *p, size_t idx,
     pe->stream.rtx_packets_discarded++;
     return SFU_PRODUCER_RTP_RTX;
   }
-  if (sfu__nack_on_packet(p, pe, pkt, true, now_ms) != SFU_NACK_RECOVERED) {
+  /* A packet we asked for, or one newer than any we have (Chromium's RTX
+   * probes resend recent packets, and one of them may be a packet whose
+   * original was lost and not missed yet): forwarded. Repeats are not. */
+  sfu_nack_result_t r = sfu__nack_on_packet(p, pe, pkt, true, now_ms);
+  if (r != SFU_NACK_RECOVERED && r != SFU_NACK_NEW) {
     pe->stream.rtx_packets_discarded++;
     return SFU_PRODUCER_RTP_RTX;
   }

@@ -113,6 +113,7 @@ bool sfu_rtp_stream_recv(sfu_rtp_stream_t *s, const sfu_rtp_packet_t *pkt, uint6
   }
   s->has_bad_seq = false;
   s->received++;
+  s->last_recv_ms = now_ms;
   s->packets++;
   s->bytes += pkt->len;
   sfu_rate_add(&s->rate, now_ms, pkt->len);

@@ -78,6 +78,7 @@ typedef struct sfu_rtp_stream {
   double jitter_acc;
   uint32_t last_sr_mid; /* middle 32 bits of the last SR's NTP */
   uint64_t last_sr_ms;
+  uint64_t last_recv_ms; /* receive side: when the last packet came */
   /* send side */
   uint32_t last_ts;
   uint64_t last_ts_ms;
@@ -89,6 +90,12 @@ typedef struct sfu_rtp_stream {
 
 void sfu_rtp_stream_init(sfu_rtp_stream_t *s, const sfu_rtp_stream_params_t *p, bool send_side);
 void sfu_rtp_stream_destroy(sfu_rtp_stream_t *s);
+
+/* A receive stream that got a packet in the last second (mediasoup marks
+ * streams inactive after a silence; allocation skips them). */
+static inline bool sfu_rtp_stream_flowing(const sfu_rtp_stream_t *s, uint64_t now_ms) {
+  return s->packets > 0 && now_ms - s->last_recv_ms < 1000;
+}
 
 /* Receive side: account one media packet. Returns false for a packet to drop
  * (duplicate or far out of order). */

@@ -13,4 +13,7 @@ const sfu_consumer_ops_t sfu__simple_consumer_ops = {
     .name = "simple",
     .layered = false,
     .send_rtp = sfu__simple_send_rtp,
+    .desired_bitrate = sfu__consumer_flat_desired,
+    .increase_layer = sfu__consumer_flat_increase,
+    .apply_layers = sfu__consumer_flat_apply,
 };

@@ -15,4 +15,7 @@ const sfu_consumer_ops_t sfu__svc_consumer_ops = {
     .name = "svc",
     .layered = true,
     .send_rtp = sfu__svc_send_rtp,
+    .desired_bitrate = sfu__consumer_flat_desired,
+    .increase_layer = sfu__consumer_flat_increase,
+    .apply_layers = sfu__consumer_flat_apply,
 };

@@ -159,11 +159,11 @@ static const sfu_producer_listener_t sfu__producer_listener = {
 };
 
 /* A consumer's packet, usually built in t->scratch already: transport-wide
- * sequence number, counters, then the concrete transport. */
-static void sfu__consumer_send_rtp(void *arg, sfu_consumer_t *c, sfu_rtp_packet_t *pkt, bool is_rtx) {
-  sfu_transport_t *t = arg;
+ * sequence number, congestion control, counters, then the concrete transport. */
+void sfu__transport_send_consumer_rtp(sfu_transport_t *t, sfu_consumer_t *c, sfu_rtp_packet_t *pkt, bool is_rtx) {
   if (t->closed || pkt->len > SFU_SEND_BUF - 64) return;
-  if (c->twcc_ext_id != 0) (void)sfu_rtp_write_twcc_seq(pkt, c->twcc_ext_id, ++t->twcc_seq);
+  if (c->twcc_ext_id != 0 && sfu_rtp_write_twcc_seq(pkt, c->twcc_ext_id, ++t->twcc_seq) && t->cc != NULL)
+    sfu_transport_cc_on_rtp_out(t->cc, t->twcc_seq, pkt->len, is_rtx);
   if (pkt->buf != t->scratch) memcpy(t->scratch, pkt->buf, pkt->len);
   if (is_rtx) {
     t->stats.rtx_bytes_sent += pkt->len;
@@ -172,19 +172,37 @@ static void sfu__consumer_send_rtp(void *arg, sfu_consumer_t *c, sfu_rtp_packet_
   t->ops->send_rtp(t, t->scratch, pkt->len, sizeof(t->scratch));
 }
 
+static void sfu__consumer_send_rtp(void *arg, sfu_consumer_t *c, sfu_rtp_packet_t *pkt, bool is_rtx) {
+  sfu__transport_send_consumer_rtp(arg, c, pkt, is_rtx);
+}
+
 static void sfu__remove_consumer(sfu_transport_t *t, sfu_consumer_t *c) {
   sfu_hmap_del(&t->consumers, &c->transport_node);
   sfu_list_remove(&c->transport_link);
   t->listener->on_consumer_closed(t->listener_arg, c);
   sfu_consumer_close(c);
+  if (t->cc != NULL && !t->closed) sfu_transport_cc_on_consumers_changed(t->cc);
 }
 
 static void sfu__consumer_on_producer_closed(void *arg, sfu_consumer_t *c) { sfu__remove_consumer(arg, c); }
 
+static void sfu__consumer_on_need_bitrate_change(void *arg, sfu_consumer_t *c) {
+  sfu_transport_t *t = arg;
+  (void)c;
+  if (t->cc != NULL) sfu_transport_cc_on_consumers_changed(t->cc);
+}
+
 static const sfu_consumer_listener_t sfu__consumer_listener = {
     .send_rtp = sfu__consumer_send_rtp,
     .on_producer_closed = sfu__consumer_on_producer_closed,
+    .on_need_bitrate_change = sfu__consumer_on_need_bitrate_change,
 };
+
+/* The congestion control part, made when the first producer or consumer needs it. */
+static sfu_transport_cc_t *sfu__cc(sfu_transport_t *t) {
+  if (t->cc == NULL && sfu_transport_cc_create(t, &t->cc) == 0 && t->ops->connected(t)) sfu_transport_cc_on_connected(t->cc);
+  return t->cc;
+}
 
 /* ---- lifecycle ---- */
 
@@ -269,6 +287,10 @@ void sfu_transport_close(sfu_transport_t *t) {
     uv_close((uv_handle_t *)t->rtcp_timer, sfu__timer_closed);
     t->rtcp_timer = NULL;
   }
+  if (t->cc != NULL) {
+    sfu_transport_cc_close(t->cc);
+    t->cc = NULL;
+  }
   t->ops->close(t);
 }
 
@@ -294,6 +316,7 @@ void sfu_transport_receive_rtp(sfu_transport_t *t, uint8_t *buf, size_t len, siz
     SFU_DEBUG_TAG(&t->ctx->log, rtp, "dropping invalid RTP packet [len:%zu]", len);
     return;
   }
+  if (t->cc != NULL) sfu_transport_cc_on_rtp_in(t->cc, &pkt, now);
   sfu_producer_t *p = sfu__listener_find(t, &pkt);
   if (p == NULL) {
     SFU_DEBUG_TAG(&t->ctx->log, rtp, "no producer for RTP packet [ssrc:%u, pt:%u]", pkt.ssrc, pkt.payload_type);
@@ -342,7 +365,9 @@ void sfu_transport_receive_rtcp(sfu_transport_t *t, const uint8_t *buf, size_t l
         if (p != NULL) sfu_producer_receive_sr(p, &sr, now);
         for (unsigned i = 0; i < sr.report_count; i++) {
           sfu_consumer_t *c = sfu__consumer_by_ssrc(t, sr.reports[i].ssrc);
-          if (c != NULL) sfu_consumer_on_rr(c, &sr.reports[i], now);
+          if (c == NULL) continue;
+          sfu_consumer_on_rr(c, &sr.reports[i], now);
+          if (t->cc != NULL) sfu_transport_cc_on_report(t->cc, &sr.reports[i], (int64_t)c->stream.rtt_ms);
         }
         break;
       }
@@ -351,11 +376,14 @@ void sfu_transport_receive_rtcp(sfu_transport_t *t, const uint8_t *buf, size_t l
         if (sfu_rtcp_rr_parse(&h, &rr) != 0) break;
         for (unsigned i = 0; i < rr.report_count; i++) {
           sfu_consumer_t *c = sfu__consumer_by_ssrc(t, rr.reports[i].ssrc);
-          if (c != NULL) sfu_consumer_on_rr(c, &rr.reports[i], now);
+          if (c == NULL) continue;
+          sfu_consumer_on_rr(c, &rr.reports[i], now);
+          if (t->cc != NULL) sfu_transport_cc_on_report(t->cc, &rr.reports[i], (int64_t)c->stream.rtt_ms);
         }
         break;
       }
       case SFU_RTCP_PT_RTPFB:
+        if (h.count == SFU_RTCP_RTPFB_TCC && t->cc != NULL) sfu_transport_cc_on_rtcp(t->cc, &h);
         if (h.count == 1) {
           sfu_rtcp_nack_t nack;
           if (sfu_rtcp_nack_parse(&h, &nack) != 0) break;
@@ -364,6 +392,7 @@ void sfu_transport_receive_rtcp(sfu_transport_t *t, const uint8_t *buf, size_t l
         }
         break;
       case SFU_RTCP_PT_PSFB:
+        if (h.count == SFU_RTCP_PSFB_AFB && t->cc != NULL) sfu_transport_cc_on_rtcp(t->cc, &h);
         if (h.count == 1) {
           sfu_rtcp_fb_t fb;
           if (sfu_rtcp_pli_parse(&h, &fb) != 0) break;
@@ -381,7 +410,7 @@ void sfu_transport_receive_rtcp(sfu_transport_t *t, const uint8_t *buf, size_t l
         }
         break;
       default:
-        break; /* SDES, BYE, APP, XR, transport-cc, REMB: nothing to do for now */
+        break; /* SDES, BYE, APP, XR: nothing to do */
     }
   }
   if (r < 0) SFU_DEBUG_TAG(&t->ctx->log, rtcp, "malformed RTCP compound [len:%zu]", len);
@@ -440,6 +469,7 @@ void sfu_transport_on_connected(sfu_transport_t *t) {
   if (t->closed) return;
   t->connected_once = true;
   if (t->rtcp_timer != NULL) uv_timer_start(t->rtcp_timer, sfu__rtcp_timer_cb, SFU_RTCP_INTERVAL_MS, SFU_RTCP_INTERVAL_MS);
+  if (t->cc != NULL) sfu_transport_cc_on_connected(t->cc);
   uint64_t now = sfu_now_ms(t);
   sfu_list_foreach(it, &t->consumer_list) {
     sfu_consumer_transport_connected(sfu_container_of(it, sfu_consumer_t, transport_link), now);
@@ -449,6 +479,7 @@ void sfu_transport_on_connected(sfu_transport_t *t) {
 void sfu_transport_on_disconnected(sfu_transport_t *t) {
   sfu_list_t *it;
   if (t->rtcp_timer != NULL) uv_timer_stop(t->rtcp_timer);
+  if (t->cc != NULL) sfu_transport_cc_on_disconnected(t->cc);
   sfu_list_foreach(it, &t->consumer_list) {
     sfu_consumer_transport_disconnected(sfu_container_of(it, sfu_consumer_t, transport_link));
   }
@@ -496,6 +527,7 @@ static void sfu__produce(sfu_transport_t *t, sfu_request_t *req) {
     t->recv_abs_send_time_id = pp->ext_id[FBS_RtpParameters_RtpHeaderExtensionUri_AbsSendTime];
   if (pp->ext_id[FBS_RtpParameters_RtpHeaderExtensionUri_TransportWideCcDraft01])
     t->recv_twcc_id = pp->ext_id[FBS_RtpParameters_RtpHeaderExtensionUri_TransportWideCcDraft01];
+  if (sfu__cc(t) != NULL) sfu_transport_cc_on_producer(t->cc, p);
 
   fb_builder_t *b = &t->ctx->fbb;
   FBS_Transport_ProduceResponse_start(b);
@@ -529,6 +561,8 @@ static void sfu__consume(sfu_transport_t *t, sfu_request_t *req) {
   sfu_hmap_put(&t->consumers, &c->transport_node);
   sfu_list_insert_tail(&t->consumer_list, &c->transport_link);
   t->listener->on_consumer_new(t->listener_arg, c, p);
+  if (t->ops->connected(t)) sfu_consumer_transport_connected(c, sfu_now_ms(t));
+  if (sfu__cc(t) != NULL) sfu_transport_cc_on_consumer(t->cc, c);
 
   fb_builder_t *b = &t->ctx->fbb;
   fb_ref_t score = sfu_consumer_build_score(c, b);
@@ -539,7 +573,6 @@ static void sfu__consume(sfu_transport_t *t, sfu_request_t *req) {
   FBS_Transport_ConsumeResponse_add_producer_paused(b, c->producer_paused);
   FBS_Transport_ConsumeResponse_add_score(b, score);
   sfu_request_accept_body(req, FBS_Response_Body_Transport_ConsumeResponse, FBS_Transport_ConsumeResponse_end(b));
-  if (t->ops->connected(t)) sfu_consumer_transport_connected(c, sfu_now_ms(t));
 }
 
 static void sfu__transport_on_request(sfu_handler_t *h, sfu_request_t *req) {
@@ -580,6 +613,7 @@ static void sfu__transport_on_request(sfu_handler_t *h, sfu_request_t *req) {
     case FBS_Request_Method_TRANSPORT_SET_MAX_INCOMING_BITRATE:
       if (!sfu_request_body(req, FBS_Request_Body_Transport_SetMaxIncomingBitrateRequest, &body)) return;
       t->max_incoming_bitrate = FBS_Transport_SetMaxIncomingBitrateRequest_max_incoming_bitrate(body);
+      if (t->cc != NULL) sfu_transport_cc_set_max_incoming(t->cc, t->max_incoming_bitrate);
       sfu_request_accept(req);
       return;
     case FBS_Request_Method_TRANSPORT_SET_MAX_OUTGOING_BITRATE: {
@@ -590,6 +624,7 @@ static void sfu__transport_on_request(sfu_handler_t *h, sfu_request_t *req) {
         return;
       }
       t->max_outgoing_bitrate = v;
+      if (t->cc != NULL) sfu_transport_cc_set_max_outgoing(t->cc, v);
       sfu_request_accept(req);
       return;
     }
@@ -601,6 +636,7 @@ static void sfu__transport_on_request(sfu_handler_t *h, sfu_request_t *req) {
         return;
       }
       t->min_outgoing_bitrate = v;
+      if (t->cc != NULL) sfu_transport_cc_set_min_outgoing(t->cc, v);
       sfu_request_accept(req);
       return;
     }
@@ -773,6 +809,16 @@ fb_ref_t sfu_transport_stats_base(sfu_transport_t *t, fb_builder_t *b) {
   FBS_Transport_Stats_add_rtx_recv_bitrate(b, sfu_rate_bps(&s->rtx_recv_rate, now));
   FBS_Transport_Stats_add_rtx_bytes_sent(b, s->rtx_bytes_sent);
   FBS_Transport_Stats_add_rtx_send_bitrate(b, sfu_rate_bps(&s->rtx_send_rate, now));
+  if (t->cc != NULL) {
+    uint64_t out = sfu_transport_cc_available_outgoing(t->cc), in = sfu_transport_cc_available_incoming(t->cc);
+    double ls = sfu_transport_cc_loss_sent(t->cc), lr = sfu_transport_cc_loss_received(t->cc);
+    FBS_Transport_Stats_add_probation_bytes_sent(b, t->cc->probation_bytes);
+    FBS_Transport_Stats_add_probation_send_bitrate(b, sfu_rate_bps(&t->cc->probation_rate, now));
+    if (out) FBS_Transport_Stats_add_available_outgoing_bitrate(b, out);
+    if (in) FBS_Transport_Stats_add_available_incoming_bitrate(b, in);
+    if (lr >= 0) FBS_Transport_Stats_add_rtp_packet_loss_received(b, lr);
+    if (ls >= 0) FBS_Transport_Stats_add_rtp_packet_loss_sent(b, ls);
+  }
   if (t->max_incoming_bitrate) FBS_Transport_Stats_add_max_incoming_bitrate(b, t->max_incoming_bitrate);
   if (t->max_outgoing_bitrate) FBS_Transport_Stats_add_max_outgoing_bitrate(b, t->max_outgoing_bitrate);
   if (t->min_outgoing_bitrate) FBS_Transport_Stats_add_min_outgoing_bitrate(b, t->min_outgoing_bitrate);

@@ -25,6 +25,7 @@
 #include "sfu_producer.h"
 #include "sfu_request.h"
 #include "sfu_rtp_stream.h"
+#include "sfu_transport_cc.h"
 
 typedef struct sfu_transport sfu_transport_t;
 typedef struct sfu_webrtc_server sfu_webrtc_server_t;
@@ -123,6 +124,7 @@ struct sfu_transport {
   uint32_t sctp_max_send_message_size, sctp_max_receive_message_size, sctp_send_buffer_size;
   uint32_t sctp_per_stream_send_queue_limit, sctp_max_receiver_window_buffer_size;
   uint8_t trace_types;
+  sfu_transport_cc_t *cc; /* congestion control, made with the first producer or consumer */
   sfu_transport_counters_t stats;
   uv_timer_t *rtcp_timer;
   uint8_t scratch[SFU_SEND_BUF];
@@ -150,6 +152,9 @@ void sfu_transport_account_sent(sfu_transport_t *t, size_t len, bool rtp);
 
 /* RTCP to the remote end (copied into scratch, then ops). */
 void sfu_transport_send_rtcp(sfu_transport_t *t, const uint8_t *buf, size_t len);
+/* A consumer's RTP packet (what its listener's send_rtp does): the
+ * transport-wide sequence number, congestion control, counters, then ops. */
+void sfu__transport_send_consumer_rtp(sfu_transport_t *t, sfu_consumer_t *c, sfu_rtp_packet_t *pkt, bool is_rtx);
 
 /* Common dump (FBS.Transport.Dump) and stats (FBS.Transport.Stats). */
 fb_ref_t sfu_transport_dump_base(sfu_transport_t *t, fb_builder_t *b);

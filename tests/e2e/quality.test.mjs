@@ -1,0 +1,235 @@
+// End-to-end video quality: what a user of a call notices, through the
+// worker under test, with Chromium + mediasoup-client on both ends.
+//
+//   steady    1280x720 VP8 for 40 s on a clean loopback path: A's estimate of
+//             its uplink (candidate-pair availableOutgoingBitrate) must stay
+//             >= 1.5 Mbit/s over the last 10 s, A must send 1280x720 all that
+//             time and B must decode 1280x720 (without congestion feedback
+//             from the worker, Chromium backs off to ~84 kbit/s and 320 px).
+//             Chromium itself starts a camera at 320 px and climbs one step
+//             every ~4 s (320, 480, 640, 960, 1280 at ~22 s, with mediasoup's
+//             worker too), hence 40 s rather than 30.
+//   simulcast three layers; the path towards B is limited to 600 kbit/s
+//             (a rate-limited relay with a 300 ms drop-tail queue): B's
+//             consumer must settle on a lower layer within 5 s, B must keep
+//             decoding (freezes after the switch < 1 s in all) and go back to
+//             the top layer within 15 s of the limit being lifted.
+//   loss      5 % random loss on A's uplink (a relay): after repair (NACK +
+//             RTX from A) B's video must have lost < 1 % of its packets, and
+//             A must report the NACKs it received.
+//
+// Every scenario prints one line "QUALITY <name> <json>" with its figures;
+// scripts/compare-quality.mjs runs this file against our worker and
+// mediasoup's own and prints them side by side. SFU_E2E_MEASURE_ONLY=1
+// prints without asserting (the baseline run).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { assertWorkerAlive, createWorker, describeWorker, mediaCodecs, sleep, step } from './lib/common.mjs';
+import { buildPageBundle } from './lib/bundle.mjs';
+import { startSfuServer } from './lib/sfu-server.mjs';
+import { launchChromium } from './lib/chromium.mjs';
+import { waitFor, withDiagnostics } from './lib/diagnose.mjs';
+
+const MEASURE_ONLY = process.env.SFU_E2E_MEASURE_ONLY === '1';
+const only = process.env.SFU_E2E_QUALITY ? process.env.SFU_E2E_QUALITY.split(',') : null;
+const check = (cond, msg) => {
+  if (!MEASURE_ONLY) assert.ok(cond, msg);
+};
+
+async function inPage(page, fn, arg) {
+  try {
+    return await page.evaluate(fn, arg);
+  } catch (err) {
+    throw new Error(err.message.replace(/^page\.evaluate: (Error: )?/, '').split('\n    at ')[0]);
+  }
+}
+
+/** Worker, router, server (with relays), browser, two pages; publish on A, subscribe on B. */
+async function setup(t, { relays = {}, publish = {} } = {}) {
+  const ctx = {};
+  t.after(async () => {
+    await ctx.browser?.close();
+    await ctx.server?.close();
+    ctx.worker?.close();
+  });
+  const bundle = await buildPageBundle();
+  ctx.worker = await createWorker();
+  ctx.router = await ctx.worker.createRouter({ mediaCodecs });
+  ctx.server = await startSfuServer({ router: ctx.router, bundle, relays });
+  ctx.browser = await launchChromium();
+  ctx.pageA = await ctx.browser.newPage(ctx.server.url, 'A');
+  ctx.pageB = await ctx.browser.newPage(ctx.server.url, 'B');
+  await inPage(ctx.pageA, () => window.e2e.init());
+  await inPage(ctx.pageB, () => window.e2e.init());
+  const pub = await step('publish on A', () => inPage(ctx.pageA, (o) => window.e2e.publish(o), { audio: true, video: true, ...publish }));
+  ctx.layers = [];
+  const sub = await step('subscribe on B', () => inPage(ctx.pageB, (ids) => window.e2e.subscribe(ids), pub.producers.map((p) => p.id)));
+  for (const c of sub.consumers) {
+    const e = ctx.server.state.consumers.get(c.id);
+    if (e?.kind === 'video') {
+      ctx.videoConsumer = e.consumer;
+      e.consumer.on('layerschange', (l) => ctx.layers.push({ at: Date.now(), spatial: l ? l.spatialLayer : -1 }));
+    }
+  }
+  ctx.sample = async () => (assertWorkerAlive(ctx.worker), {
+    at: Date.now(),
+    a: await inPage(ctx.pageA, () => window.e2e.stats()),
+    b: await inPage(ctx.pageB, () => window.e2e.stats()),
+  });
+  ctx.diagnostics = [
+    async () => ctx.server.describe(),
+    async () => describeWorker(ctx.worker),
+    async () => JSON.stringify(ctx.server.state.relays && Object.fromEntries(Object.entries(ctx.server.state.relays).map(([k, r]) => [k, r.stats()]))),
+    async () => [...(ctx.pageA?.consoleLines ?? []), ...(ctx.pageB?.consoleLines ?? [])].slice(-20).join('\n'),
+  ];
+  await step('first decoded video frame on B', () => waitFor('B decodes video', ctx.sample,
+    (s) => s.b.inbound.video?.framesDecoded > 0, { timeoutMs: 20_000 }));
+  return ctx;
+}
+
+/** Samples every second for ms; returns them. */
+async function samples(ctx, ms, every = 1000) {
+  const out = [];
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    out.push(await ctx.sample());
+    await sleep(every);
+  }
+  return out;
+}
+
+const report = (name, figures) => console.log(`QUALITY ${name} ${JSON.stringify(figures)}`);
+const median = (a) => {
+  const s = [...a].filter((x) => Number.isFinite(x)).sort((x, y) => x - y);
+  return s.length ? s[Math.floor(s.length / 2)] : NaN;
+};
+
+test('quality steady: 1280x720 VP8 keeps its resolution and A sees >= 1.5 Mbit/s', { timeout: 120_000, skip: only && !only.includes('steady') }, async (t) => {
+  const ctx = await setup(t, { publish: { width: 1280, height: 720, fps: 30 } });
+  await withDiagnostics(async () => {
+    const s = await samples(ctx, 40_000);
+    const last10 = s.slice(-10);
+    const aob = last10.map((x) => x.a.candidatePair.send?.availableOutgoingBitrate ?? 0);
+    const widthsA = last10.map((x) => x.a.outbound.video?.frameWidth ?? 0);
+    const end = s[s.length - 1];
+    const first = s[0];
+    const kbps = ((end.a.outbound.video.bytesSent - s[s.length - 11].a.outbound.video.bytesSent) * 8) / 10 / 1000;
+    const figures = {
+      aobMinKbps: Math.round(Math.min(...aob) / 1000),
+      aobMedianKbps: Math.round(median(aob) / 1000),
+      sentWidthMin: Math.min(...widthsA),
+      sentKbps: Math.round(kbps),
+      qualityLimitation: end.a.outbound.video.qualityLimitationReason,
+      bWidth: end.b.inbound.video?.frameWidth,
+      bFps: end.b.inbound.video?.framesPerSecond,
+      bFreezeS: Number(((end.b.inbound.video?.totalFreezesDuration ?? 0) - (first.b.inbound.video?.totalFreezesDuration ?? 0)).toFixed(2)),
+      // per second: A's sent width and limitation, A's estimate (kbit/s)
+      timeline: s.map((x) => `${x.a.outbound.video?.frameWidth}${(x.a.outbound.video?.qualityLimitationReason ?? 'none')[0]}:${Math.round((x.a.candidatePair.send?.availableOutgoingBitrate ?? 0) / 1000)}`).join(' '),
+    };
+    report('steady', figures);
+    check(figures.aobMinKbps >= 1500, `A's availableOutgoingBitrate over the last 10 s: min ${figures.aobMinKbps} kbit/s (< 1500)`);
+    check(figures.sentWidthMin === 1280, `A's sent width over the last 10 s went down to ${figures.sentWidthMin}`);
+    check(figures.bWidth === 1280, `B decodes ${figures.bWidth} px wide`);
+  }, ctx.diagnostics);
+});
+
+test('quality simulcast: a 600 kbit/s path to B moves its consumer down and back up without freezing', { timeout: 150_000, skip: only && !only.includes('simulcast') }, async (t) => {
+  const ctx = await setup(t, { publish: { width: 1280, height: 720, fps: 30, simulcast: true }, relays: { recv: {} } });
+  await withDiagnostics(async () => {
+    const relay = ctx.server.state.relays.recv;
+    const topBefore = await waitFor('B on the top layer', ctx.sample, () => ctx.videoConsumer.currentLayers?.spatialLayer === 2,
+      { timeoutMs: 30_000 }).then(() => true, () => false);
+    await samples(ctx, 3000);
+    const recvTransport = [...ctx.server.state.transports.values()].find((e) => e.direction === 'recv').transport;
+    const sfuBwe = async () => {
+      const st = (await recvTransport.getStats())[0] ?? {};
+      return `${Math.round((st.availableOutgoingBitrate ?? 0) / 1000)}/${Math.round((st.sendBitrate ?? 0) / 1000)}/L${ctx.videoConsumer.currentLayers?.spatialLayer ?? '-'}`;
+    };
+    const limitAt = Date.now();
+    relay.set('down', { rateBps: 600_000, queueMs: 300 });
+    let downAt = null;
+    const limited = [];
+    const limitedTimeline = [];
+    while (Date.now() - limitAt < 20_000) {
+      limited.push(await ctx.sample());
+      limitedTimeline.push(await sfuBwe());
+      if (downAt === null && (ctx.videoConsumer.currentLayers?.spatialLayer ?? 2) < 2) downAt = Date.now();
+      await sleep(500);
+    }
+    const fz = (x) => x.b.inbound.video?.totalFreezesDuration ?? 0;
+    const afterSwitch = downAt === null ? [] : limited.filter((x) => x.at >= downAt);
+    const freezeAfterSwitch = afterSwitch.length ? fz(afterSwitch[afterSwitch.length - 1]) - fz(afterSwitch[0]) : NaN;
+    const decodedDelta = afterSwitch.length
+      ? afterSwitch[afterSwitch.length - 1].b.inbound.video.framesDecoded - afterSwitch[0].b.inbound.video.framesDecoded : 0;
+    const settledLayer = ctx.videoConsumer.currentLayers?.spatialLayer ?? -1;
+    const limitedBwe = await sfuBwe();
+    const liftAt = Date.now();
+    relay.set('down', { rateBps: 0 });
+    let upAt = null;
+    const upTimeline = [];
+    while (Date.now() - liftAt < 25_000) {
+      await ctx.sample();
+      upTimeline.push(await sfuBwe());
+      if ((ctx.videoConsumer.currentLayers?.spatialLayer ?? -1) === 2) {
+        upAt = Date.now();
+        break;
+      }
+      await sleep(500);
+    }
+    const figures = {
+      topLayerBefore: topBefore,
+      downAfterS: downAt === null ? null : Number(((downAt - limitAt) / 1000).toFixed(1)),
+      settledLayer,
+      bWidthLimited: limited[limited.length - 1].b.inbound.video?.frameWidth,
+      bFpsLimited: limited[limited.length - 1].b.inbound.video?.framesPerSecond,
+      framesDecodedAfterSwitch: decodedDelta,
+      freezeAfterSwitchS: Number(freezeAfterSwitch.toFixed(2)),
+      upAfterS: upAt === null ? null : Number(((upAt - liftAt) / 1000).toFixed(1)),
+      relayDrops: relay.stats().down.queueDropped,
+      // the worker's estimate towards B / what it sends (kbit/s) / current layer, every 0.5 s
+      limitedBwe,
+      limitedTimeline: limitedTimeline.join(' '),
+      upTimeline: upTimeline.join(' '),
+      // the consumer's layer changes (s after the limit: layer)
+      layerChanges: ctx.layers.filter((l) => l.at >= limitAt - 3000).map((l) => `${((l.at - limitAt) / 1000).toFixed(1)}:${l.spatial}`).join(' '),
+    };
+    report('simulcast', figures);
+    check(topBefore, 'B never reached the top layer before the limit');
+    check(downAt !== null && downAt - limitAt <= 5000, `B's consumer moved down after ${figures.downAfterS} s (> 5 s or never)`);
+    check(decodedDelta > 100, `B decoded only ${decodedDelta} frames after the switch`);
+    check(freezeAfterSwitch < 1, `B froze ${figures.freezeAfterSwitchS} s after the switch`);
+    check(upAt !== null && upAt - liftAt <= 15000, `B's consumer went back to the top layer after ${figures.upAfterS} s (> 15 s or never)`);
+  }, ctx.diagnostics);
+});
+
+test('quality loss: 5 % loss on A\'s uplink is repaired (B loses < 1 %), A reports NACKs', { timeout: 120_000, skip: only && !only.includes('loss') }, async (t) => {
+  const ctx = await setup(t, { publish: { width: 1280, height: 720, fps: 30 }, relays: { send: { up: { lossPct: 5 } } } });
+  await withDiagnostics(async () => {
+    const first = await ctx.sample();
+    const s = await samples(ctx, 20_000);
+    const end = s[s.length - 1];
+    const v0 = first.b.inbound.video, v1 = end.b.inbound.video;
+    const lost = v1.packetsLost - v0.packetsLost;
+    const received = v1.packetsReceived - v0.packetsReceived;
+    const relay = ctx.server.state.relays.send.stats();
+    const pv = [...ctx.server.state.producers.values()].find((p) => p.kind === 'video');
+    const ps = (await pv.producer.getStats())[0] ?? {};
+    const cs = (await ctx.videoConsumer.getStats()).find((x) => x.type === 'outbound-rtp') ?? {};
+    const figures = {
+      sfuIn: { lost: ps.packetsLost, repaired: ps.packetsRepaired, rtxDiscarded: ps.rtxPacketsDiscarded, nacks: ps.nackCount, nackPackets: ps.nackPacketCount, plis: ps.pliCount, firs: ps.firCount },
+      sfuOut: { nacks: cs.nackCount, nackPackets: cs.nackPacketCount, retransmitted: cs.packetsRetransmitted, plis: cs.pliCount, firs: cs.firCount, lost: cs.packetsLost },
+      relayLossPct: Number(((relay.up.lost / Math.max(1, relay.up.in)) * 100).toFixed(1)),
+      bLostPct: Number(((lost / Math.max(1, lost + received)) * 100).toFixed(2)),
+      bWidth: v1.frameWidth,
+      bFps: v1.framesPerSecond,
+      bFreezeS: Number((v1.totalFreezesDuration - v0.totalFreezesDuration).toFixed(2)),
+      aNacksReceived: end.a.outbound.video.nackCount,
+      aRetransmitted: end.a.outbound.video.retransmittedPacketsSent,
+      aAudioNacks: end.a.outbound.audio?.nackCount ?? 0,
+    };
+    report('loss', figures);
+    check(figures.relayLossPct >= 4, `the relay dropped only ${figures.relayLossPct} %`);
+    check(figures.bLostPct < 1, `B lost ${figures.bLostPct} % of its video packets after repair`);
+    check(figures.aNacksReceived > 0, 'A received no NACK');
+  }, ctx.diagnostics);
+});
