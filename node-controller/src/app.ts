@@ -14,6 +14,7 @@ import auth from './auth';
 import { ApiError, errorBodySchema } from './errors';
 import { WorkerPool } from './workers';
 import { RoomRegistry } from './rooms/registry';
+import { WorkerTotals } from './rooms/quality';
 import { createMetrics } from './metrics';
 import { ClusterNode } from './cluster/node';
 import { callRouting, NODE_HEADER } from './cluster/routing';
@@ -32,6 +33,8 @@ import demoRoutes from './routes/demo';
 import devRoutes from './routes/dev';
 import clusterRoutes from './routes/cluster';
 import callEventRoutes from './routes/call-events';
+import statsRoutes from './routes/stats';
+import opsRoutes from './routes/ops';
 
 /** On shutdown, webhooks still queued get this long to be delivered. */
 const WEBHOOK_DRAIN_MS = 5000;
@@ -94,7 +97,8 @@ export async function build(opts: BuildOptions = {}): Promise<FastifyInstance> {
   }
 
   const pool = new WorkerPool(config, app.log);
-  const rooms = new RoomRegistry({ cfg: config, log: app.log, pickWorker: () => pool.pick() });
+  const totals = new WorkerTotals();
+  const rooms = new RoomRegistry({ cfg: config, log: app.log, pickWorker: () => pool.pick(), totals });
   const cluster = config.cluster
     ? new ClusterNode(config.cluster, app.log, rooms, pool, { prefix: opts.clusterPrefix })
     : null;
@@ -127,7 +131,7 @@ export async function build(opts: BuildOptions = {}): Promise<FastifyInstance> {
   app.decorate('config', config);
   app.decorate('pool', pool);
   app.decorate('rooms', rooms);
-  app.decorate('metrics', createMetrics(rooms, pool, cluster, webhooks));
+  app.decorate('metrics', createMetrics(rooms, pool, cluster, webhooks, totals));
   app.decorate('webhooks', webhooks);
   app.decorate('cluster', cluster);
   app.decorate('bus', bus);
@@ -201,6 +205,8 @@ export async function build(opts: BuildOptions = {}): Promise<FastifyInstance> {
   await app.register(eventRoutes);
   await app.register(callEventRoutes);
   await app.register(clusterRoutes);
+  await app.register(statsRoutes);
+  await app.register(opsRoutes);
   await app.register(demoRoutes);
   if (config.devRoutes) {
     app.log.warn('RTC_DEV_ROUTES=1: development routes are on (POST /dev/token mints tokens for anyone)');

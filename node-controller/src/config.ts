@@ -121,7 +121,7 @@ function flag(env: NodeJS.ProcessEnv, name: string): boolean {
 function int(env: NodeJS.ProcessEnv, name: string, def: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return def;
-  const n = Number(raw);
+  const n = /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new Error(`${name} must be an integer in [${min}, ${max}], got '${raw}'`);
   }

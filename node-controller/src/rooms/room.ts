@@ -18,6 +18,7 @@ import { CallConnected } from './call-connected';
 import { CallClock } from './call-clock';
 import { MediaMonitor, OBSERVER_INTERVAL_MS, type ResumedInfo, type SilenceInfo } from './media-monitor';
 import { mediaCodecs } from './codecs';
+import { QualityStats, type WorkerTotals } from './quality';
 
 export type RoomState = 'opening' | 'open' | 'closing' | 'closed';
 export type RoomCloseReason = 'cleanup' | 'worker_died' | 'empty' | 'shutdown' | 'error' | 'node_lost' | 'media_timeout';
@@ -30,6 +31,8 @@ export interface RoomDeps {
   cfg: Config;
   log: FastifyBaseLogger;
   pickWorker: () => types.Worker;
+  /** Per-worker packet and loss counters (/metrics), fed by the rooms' quality statistics. */
+  totals?: WorkerTotals;
 }
 
 /** What the room tells its registry's listeners (lifecycle events, the cluster directory). */
@@ -61,6 +64,8 @@ export class Room extends EventEmitter<RoomEventsMap> {
   ended?: { reason: RoomCloseReason; at: Date; connectedDurationMs: number; participants: string[] };
   /** The worker that holds the router (metrics per worker). */
   workerSlot?: number;
+  /** Quality statistics per stream (GET /rtc/rooms/:callId/stats, /ops). */
+  readonly quality: QualityStats;
   readonly createdAt = new Date();
   readonly log: FastifyBaseLogger;
   private observer?: types.AudioLevelObserver;
@@ -81,6 +86,9 @@ export class Room extends EventEmitter<RoomEventsMap> {
         this.emit('connected', at);
       },
     );
+    this.quality = new QualityStats(() => this.participants.values(), {
+      intervalMs: deps.cfg.statsIntervalMs, windowS: deps.cfg.statsWindowS, slot: () => this.workerSlot, totals: deps.totals,
+    });
     this.monitor = new MediaMonitor({ thresholdMs: deps.cfg.silenceThresholdMs, closeMs: deps.cfg.silenceCloseMs });
     this.monitor.on('change', (at) => this.updateClock(at));
     this.monitor.on('silence', (info) => {
@@ -198,6 +206,7 @@ export class Room extends EventEmitter<RoomEventsMap> {
     clearTimeout(this.emptyTimer);
     this.callConnected.stop();
     this.monitor.stop();
+    this.quality.stop();
     for (const p of this.participants.values()) p.stopGrace();
     this.events.broadcast({ type: 'room_closed', callId: this.callId, reason });
     this.events.close(1000, reason);
@@ -293,6 +302,7 @@ export class Room extends EventEmitter<RoomEventsMap> {
       this.state = 'open';
       this.log.info({ workerPid: worker.pid, routerId: router.id }, 'room opened');
       this.emit('open');
+      this.quality.start();
       this.startEmptyTimer();
     } catch (err) {
       this.initError = err;
