@@ -7,6 +7,7 @@
   'use strict';
   const POLL_MS = 2000;
   const MAX_CALLS_CHARTED = 6;
+  const MIN_SPAN_MS = 30_000;
   const token = new URLSearchParams(location.search).get('token') || '';
   const $ = (id) => document.getElementById(id);
   const SVG = 'http://www.w3.org/2000/svg';
@@ -42,7 +43,7 @@
   };
 
   /** A sparkline of one metric of a stream's samples (x = time over the window). */
-  function chart(kind, samples, windowS) {
+  function chart(kind, samples, windowS, serverNow) {
     const w = 150;
     const h = 36;
     const box = el('div', { class: `chart ${kind}`, 'data-metric': kind });
@@ -53,14 +54,24 @@
     svg.setAttribute('width', String(w));
     svg.setAttribute('height', String(h));
     svg.setAttribute('viewBox', `0 0 ${w} ${h}`);
-    const max = kind === 'score' ? 10 : kind === 'loss' ? Math.max(5, ...values) : Math.max(1e-9, ...values);
-    const now = Date.now();
-    const from = now - windowS * 1000;
+    const max = 1.15 * (kind === 'score' ? 10 : kind === 'loss' ? Math.max(5, ...values) : Math.max(1e-9, ...values));
+    // x: from the first sample (at most the window back) to now (the server's clock: the
+    // samples' times are its), at least MIN_SPAN_MS wide
+    const now = serverNow;
+    const first = samples.length ? samples[0].t : now;
+    const from = Math.min(now - MIN_SPAN_MS, Math.max(now - windowS * 1000, first));
+    const span = now - from;
     const pts = samples.map((s, i) => {
-      const x = Math.max(0, Math.min(w, ((s.t - from) / (windowS * 1000)) * w));
+      const x = Math.max(0, Math.min(w, ((s.t - from) / span) * w));
       const y = h - 2 - (values[i] / max) * (h - 4);
       return `${x.toFixed(1)},${y.toFixed(1)}`;
     });
+    if (pts.length > 1) {
+      const area = document.createElementNS(SVG, 'polygon');
+      area.setAttribute('points', `${pts[0].split(',')[0]},${h} ${pts.join(' ')} ${pts[pts.length - 1].split(',')[0]},${h}`);
+      area.setAttribute('class', 'area');
+      svg.append(area);
+    }
     const line = document.createElementNS(SVG, 'polyline');
     line.setAttribute('points', pts.join(' '));
     svg.append(line);
@@ -103,7 +114,7 @@
           const what = s.direction === 'send' ? `sends ${s.kind}` : `receives ${s.kind} of ${s.fromUserId ?? '?'}`;
           const flags = [s.paused ? 'paused' : '', s.silent ? 'SILENT' : ''].filter(Boolean).join(' ');
           row.append(el('div', { class: `label ${s.silent ? 'bad' : ''}` }, `${what} (${s.mimeType}) ${flags}`));
-          for (const k of ['bitrate', 'loss', 'jitter', 'rtt', 'score']) row.append(chart(k, s.samples, st.windowS));
+          for (const k of ['bitrate', 'loss', 'jitter', 'rtt', 'score']) row.append(chart(k, s.samples, st.windowS, Date.parse(st.at)));
           pd.append(row);
         }
         box.append(pd);
