@@ -356,6 +356,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     ...overrides,
   };
   if (cfg.rtcMaxPort < cfg.rtcMinPort) throw new Error('RTC_MAX_PORT must be >= RTC_MIN_PORT');
+  if (WILDCARD_HOSTS.has(cfg.rtcListenIp) && !cfg.rtcAnnouncedIp) {
+    throw new Error(`RTC_LISTEN_IP=${cfg.rtcListenIp} listens on every interface: set RTC_ANNOUNCED_IP to the address clients send media to`);
+  }
   if (!cfg.jwtSecret) throw new Error('JWT_SECRET must be set (npm run dev uses a development secret)');
   return cfg;
 }
