@@ -251,6 +251,9 @@ function webhookConfig(env: NodeJS.ProcessEnv): WebhookConfig | undefined {
     throw new Error(`WEBHOOK_URL must start with http:// or https://, got '${redact(raw)}'`);
   }
   if (url.hash) throw new Error(`WEBHOOK_URL takes no #fragment: '${redact(raw)}'`);
+  if (url.username || url.password) {
+    throw new Error(`WEBHOOK_URL must not carry user:password (fetch refuses it; webhooks are signed with WEBHOOK_SECRET): '${redact(raw)}'`);
+  }
   if (secret === '') throw new Error('WEBHOOK_SECRET must be set with WEBHOOK_URL: every webhook is signed');
   if (secret.length < 16) throw new Error('WEBHOOK_SECRET must be at least 16 characters');
   const key = env.WEBHOOK_KEY || 'sfu';

@@ -1,11 +1,14 @@
-// Webhooks in cluster mode: a call's events come from its owner node only
-// (requests landing on the other node are forwarded, its events are heard
-// there over pub/sub but not sent again), and a call whose node dies gets one
-// call_ended (reason node_lost, estimated) from one of the survivors.
+// Webhooks, silence and the ops views in cluster mode: a call's events come
+// from its owner node only (requests landing on the other node are
+// forwarded, its events are heard there over pub/sub but not sent again); a
+// call whose node dies gets one call_ended (reason node_lost, estimated) from
+// one of the survivors; media_silence of a call reaches a socket relayed by
+// the other node; GET /rtc/calls and the stats route work from any node.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { serviceToken, sleep, userToken } from './helpers';
+import { openEvents, serviceToken, sleep, until, userToken } from './helpers';
+import { plainSendTransport, produceOpus, RtpSender } from './media-helpers';
 import { http, spawnNode, startNode, type NodeProcess, type TestNode } from './cluster-helpers';
 import { startRedis, type RedisServer } from './redis-server';
 import { startReceiver, type Receiver } from './webhook-receiver';
@@ -21,7 +24,10 @@ let n2: TestNode;
 let r: Redis;
 const procs: NodeProcess[] = [];
 
-const whEnv = () => ({ WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: WH_SECRET, WEBHOOK_KEY: WH_KEY, CLUSTER_NODE_TTL_MS: String(TTL_MS) });
+const whEnv = () => ({
+  WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: WH_SECRET, WEBHOOK_KEY: WH_KEY, CLUSTER_NODE_TTL_MS: String(TTL_MS),
+  RTC_SILENCE_THRESHOLD_MS: '2000', RTC_STATS_INTERVAL_MS: '500',
+});
 
 before(async () => {
   redis = await startRedis();
@@ -99,5 +105,61 @@ describe('webhooks in cluster mode', () => {
     console.log(`# cluster webhooks: lost call's call_ended ${Date.parse(ended.at) - killedAt} ms from the kill, reported ${receiver.attempts.find((x) => x.id === ended.id)!.at - killedAt} ms after it; billable error ${err} ms`);
     await r.srem('sfu:node:wh-n1:calls', 'x1', 'x2');
     await r.srem('sfu:node:wh-n2:calls', 'x1', 'x2');
+  });
+
+  test('silence of a call on n1 reaches bob\'s socket relayed by n2; the webhook comes from n1; calls and stats from n2', async () => {
+    const callId = 'whc-sil';
+    const alice = { tok: userToken(callId, 'alice'), userId: 'alice', callId, rtpCapabilities: {} as never };
+    const bob = { tok: userToken(callId, 'bob'), userId: 'bob', callId, rtpCapabilities: {} as never };
+    assert.equal((await http(n1.url, 'GET', `/rtc/capabilities?callId=${callId}`, alice.tok)).node, 'wh-n1');
+    assert.equal((await http(n2.url, 'GET', `/rtc/capabilities?callId=${callId}`, bob.tok)).node, 'wh-n1');
+    const bobEv = await openEvents(n2.url, callId, bob.tok); // relayed to n1
+    const aliceEv = await openEvents(n1.url, callId, alice.tok);
+    await until(() => n1.app.rooms.get(callId)!.events.count === 2, 3000, 'both online on n1');
+    const pa = await plainSendTransport(n1.app, callId, 'alice');
+    const pb = await plainSendTransport(n1.app, callId, 'bob');
+    const a = await produceOpus(n1.app, alice, pa.id);
+    const b = await produceOpus(n1.app, bob, pb.id);
+    const sa = new RtpSender(pa, a.ssrc);
+    const sb = new RtpSender(pb, b.ssrc);
+    try {
+      sa.start();
+      sb.start();
+      await bobEv.waitFor((e) => e.type === 'call_connected', 3000);
+      await sleep(1200);
+      // the ops views through the node that does not hold the call
+      const svc = serviceToken();
+      const calls = await http(n2.url, 'GET', '/rtc/calls', svc);
+      assert.equal(calls.status, 200);
+      const c = calls.body.calls.find((x: any) => x.callId === callId);
+      assert.deepEqual({ node: c.node, local: c.local, connected: c.connected }, { node: 'wh-n1', local: false, connected: true });
+      assert.deepEqual(c.participants.sort(), ['alice', 'bob']);
+      const st = await http(n2.url, 'GET', `/rtc/rooms/${callId}/stats`, svc);
+      assert.equal(st.status, 200, JSON.stringify(st.body));
+      assert.equal(st.node, 'wh-n1', 'forwarded to the owner');
+      assert.ok(st.body.participants.every((p: any) => p.streams.some((s: any) => s.direction === 'send' && s.samples.length > 0)));
+      assert.equal((await http(n2.url, 'GET', `/rtc/rooms/${callId}/stats?windowS=0`, svc)).status, 400);
+
+      sa.stop();
+      const silence = await bobEv.waitFor((e) => e.type === 'media_silence', 4000);
+      assert.equal(silence.userId, 'alice');
+      await aliceEv.waitFor((e) => e.type === 'media_silence', 1000);
+      await receiver.waitFor(() => ofCall(callId).some((e) => e.event === 'media_silence'), 3000, 'media_silence webhook');
+      const wh = ofCall(callId).filter((e) => e.event === 'media_silence');
+      assert.equal(wh.length, 1);
+      assert.equal(wh[0].node, 'wh-n1');
+      sa.start();
+      await bobEv.waitFor((e) => e.type === 'media_resumed', 3000);
+    } finally {
+      sa.close();
+      sb.close();
+      bobEv.ws.close();
+      aliceEv.ws.close();
+    }
+    await http(n2.url, 'DELETE', `/rtc/rooms/${callId}/cleanup`, serviceToken());
+    await receiver.waitFor(() => ofCall(callId).some((e) => e.event === 'call_ended'), 3000);
+    const ended = ofCall(callId).find((e) => e.event === 'call_ended');
+    assert.equal(ended.node, 'wh-n1');
+    assert.ok(ended.connectedDurationMs > 1000);
   });
 });

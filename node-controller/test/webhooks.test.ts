@@ -241,6 +241,7 @@ describe('webhook configuration errors', () => {
       [{ WEBHOOK_URL: 'ftp://backend/hook', WEBHOOK_SECRET: WH_SECRET }, /WEBHOOK_URL must start with http/],
       [{ WEBHOOK_URL: 'https://backend/hook#x', WEBHOOK_SECRET: WH_SECRET }, /no #fragment/],
       [{ WEBHOOK_URL: 'https://backend/hook' }, /WEBHOOK_SECRET must be set/],
+      [{ WEBHOOK_URL: 'https://user:pw@backend/hook', WEBHOOK_SECRET: WH_SECRET }, /must not carry user:password/],
       [{ WEBHOOK_URL: 'https://backend/hook', WEBHOOK_SECRET: 'short' }, /at least 16/],
       [{ WEBHOOK_SECRET: WH_SECRET }, /WEBHOOK_SECRET is set but WEBHOOK_URL is not/],
       [{ WEBHOOK_URL: 'https://backend/hook', WEBHOOK_SECRET: WH_SECRET, WEBHOOK_KEY: 'has space' }, /WEBHOOK_KEY/],
