@@ -110,4 +110,5 @@ for (const k of ks) {
     }
   }
 }
-fs.rmSync(tmp, { recursive: true, force: true });
+if (!process.argv.includes("--keep")) fs.rmSync(tmp, { recursive: true, force: true });
+else console.log(`callgrind files kept in ${tmp}`);

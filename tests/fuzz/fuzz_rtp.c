@@ -11,7 +11,11 @@
  * the view are checked, every accessor and payload helper runs, and copies
  * go through map_extensions, set_extension_value, remove_extension and an
  * RTX encode/decode round trip; each rewrite must leave a packet that parses
- * back to the same view and keeps the payload and padding bytes.
+ * back to the same view and keeps the payload and padding bytes. The VP8
+ * and VP9 layer filter (sfu_vpx_layers) runs over the packet twice, as two
+ * frames of one stream, and its rewrite of picture id / TL0PICIDX / marker
+ * on a copy must leave the length, the sequence number and everything past the
+ * descriptor alone.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,6 +27,7 @@
 #include "sfu_rtcp.h"
 #include "sfu_rtp_packet.h"
 #include "sfu_rtx.h"
+#include "sfu_vpx_layers.h"
 
 #define CHECK(x)          \
   do {                    \
@@ -101,6 +106,34 @@ static void run_accessors(const sfu_rtp_packet_t *p) {
   for (n = 0; n < p->csrc_count; n++) (void)sfu_rtp_csrc(p, n);
 }
 
+static void run_vpx(const sfu_rtp_packet_t *p, uint8_t *buf2, size_t cap, uint8_t seed) {
+  static const sfu_codec_t codecs[2] = {SFU_CODEC_VP8, SFU_CODEC_VP9};
+  for (int k = 0; k < 2; k++) {
+    sfu_vpx_layers_t l;
+    sfu_vpx_info_t info;
+    sfu_rtp_packet_t q;
+    uint8_t sid, tid;
+    if (sfu_vpx_packet_layers(p, codecs[k], &sid, &tid)) CHECK(tid < 8 && sid < 8);
+    sfu_vpx_layers_init(&l, codecs[k]);
+    l.target_temporal = (int16_t)(seed % 4) - 1;
+    l.target_spatial = (int16_t)((seed >> 2) % 4) - 1;
+    for (int round = 0; round < 2; round++) {
+      if (!sfu_vpx_layers_filter(&l, p, &info)) continue;
+      CHECK(sfu_rtp_copy(&q, buf2, cap, p) == 0);
+      sfu_vpx_layers_rewrite(&l, &info, &q);
+      check_reparse(&q);
+      CHECK(q.len == p->len && q.seq == p->seq && q.payload_type == p->payload_type);
+      if (info.parsed) {
+        size_t end = (info.has_tl0 ? info.tl0_off + 1 : 0);
+        if (info.has_pid && info.pid_off + (info.pid_15bit ? 2u : 1u) > end) end = info.pid_off + (info.pid_15bit ? 2u : 1u);
+        CHECK(end <= p->payload_len);
+        CHECK(memcmp(sfu_rtp_payload(&q) + end, sfu_rtp_payload(p) + end, p->len - p->header_len - end) == 0);
+      }
+      if (round == 0) sfu_vpx_layers_resync(&l);
+    }
+  }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   sfu_rtp_packet_t p, q;
   uint8_t *buf = NULL, *buf2 = NULL, *tail = NULL, map[256], val[32];
@@ -128,6 +161,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   CHECK(len >= SFU_RTP_HEADER_LEN);
   check_view(&p);
   run_accessors(&p);
+  run_vpx(&p, buf2, cap, seed);
 
   /* payload + padding, to compare after rewrites */
   tail_len = p.len - p.header_len;

@@ -14,6 +14,8 @@
 #include "sfu_producer.h"
 #include "sfu_rtcp_feedback.h"
 #include "sfu_rtp_stream.h"
+#include "sfu_seq_map.h"
+#include "sfu_vpx_layers.h"
 
 /* ---- RTP streams ---- */
 
@@ -199,6 +201,172 @@ static void test_nack_generator(void **state) {
   assert_int_equal(g.count, 0);
 }
 
+/* ---- sequence maps and VP8/VP9 layers ---- */
+
+static uint32_t map_in(sfu_seq_map_t *m, uint32_t in) {
+  uint32_t out = 0xdeadbeef;
+  assert_true(sfu_seq_map_input(m, in, &out));
+  return out;
+}
+
+static void test_seq_map(void **state) {
+  (void)state;
+  sfu_seq_map_t m;
+  uint32_t out;
+  sfu_seq_map_init(&m, 16);
+  sfu_seq_map_sync(&m, 65530);
+  /* as they are at first, across the wrap */
+  for (uint32_t i = 0; i < 10; i++) assert_int_equal(map_in(&m, (65530 + i) & 0xffff), (65530 + i) & 0xffff);
+  /* two dropped: no hole */
+  sfu_seq_map_drop(&m, 4);
+  sfu_seq_map_drop(&m, 5);
+  assert_int_equal(map_in(&m, 6), 4);
+  assert_int_equal(map_in(&m, 7), 5);
+  /* a late one from before the drops keeps its number; a late copy of a dropped one is refused */
+  assert_int_equal(map_in(&m, 2), 2);
+  assert_false(sfu_seq_map_input(&m, 5, &out));
+  /* a drop older than the newest is ignored (only newer numbers can be dropped) */
+  sfu_seq_map_drop(&m, 1);
+  assert_int_equal(map_in(&m, 8), 6);
+  /* a jump to another source continues right after the highest output */
+  sfu_seq_map_sync(&m, 30000);
+  assert_int_equal(map_in(&m, 30000), 7);
+  assert_int_equal(map_in(&m, 30001), 8);
+  /* many drops, far behind, are folded into the base: the mapping stays right */
+  for (uint32_t i = 0; i < 3000; i++) {
+    if (i % 3 == 0) sfu_seq_map_drop(&m, 30002 + i);
+    else assert_int_equal(map_in(&m, 30002 + i), 9 + i - (i / 3 + 1));
+  }
+  assert_true(m.ndrops <= SFU_SEQ_MAP_DROPS);
+  /* 7-bit picture ids wrap at 128 */
+  sfu_seq_map_init(&m, 7);
+  sfu_seq_map_sync(&m, 120);
+  for (uint32_t i = 0; i < 20; i++) {
+    if (i == 5) sfu_seq_map_drop(&m, (120 + i) & 0x7f);
+    else assert_int_equal(map_in(&m, (120 + i) & 0x7f), (120 + i - (i > 5)) & 0x7f);
+  }
+}
+
+/* A VP8 packet with the full descriptor: 15-bit picture id, TL0PICIDX, TID (+Y). */
+static void vp8_layered_sized(tpkt_t *t, uint32_t ssrc, size_t len, uint16_t seq, uint32_t ts, uint16_t pid, uint8_t tl0,
+                              uint8_t tid, bool y, bool key, bool start) {
+  uint8_t pl[1200];
+  if (len < 12) len = 12;
+  if (len > sizeof(pl)) len = sizeof(pl);
+  memset(pl, 0x55, len);
+  pl[0] = (uint8_t)(0x80 | (start ? 0x10 : 0));
+  pl[1] = 0xe0;
+  pl[2] = (uint8_t)(0x80 | (pid >> 8)), pl[3] = (uint8_t)pid;
+  pl[4] = tl0;
+  pl[5] = (uint8_t)(tid << 6 | (y ? 0x20 : 0));
+  pl[6] = key ? 0x00 : 0x01;
+  if (key) pl[7] = 0x00, pl[8] = 0x00, pl[9] = 0x9d, pl[10] = 0x01, pl[11] = 0x2a;
+  rtc_make_pkt(t, 96, seq, ts, ssrc, false, pl, len, NULL, 0);
+}
+
+static void vp8_layered(tpkt_t *t, uint16_t seq, uint32_t ts, uint16_t pid, uint8_t tl0, uint8_t tid, bool y, bool key,
+                        bool start) {
+  vp8_layered_sized(t, 1, 60, seq, ts, pid, tl0, tid, y, key, start);
+}
+
+/* L1T3 frames (TID 0 2 1 2 ...), one packet each; the target temporal layer
+ * drops whole frames, picture ids stay consecutive, TL0PICIDX untouched; a
+ * switch up waits for a frame that allows it; a resync (another source)
+ * continues picture ids and TL0PICIDX. */
+static void test_vpx_layers(void **state) {
+  (void)state;
+  sfu_vpx_layers_t l;
+  sfu_vpx_info_t vi;
+  tpkt_t t;
+  const uint8_t pattern[4] = {0, 2, 1, 2};
+  uint16_t pid = 1000, out_prev = 0;
+  uint8_t tl0 = 50;
+  size_t forwarded = 0;
+  sfu_vpx_layers_init(&l, SFU_CODEC_VP8);
+  l.target_temporal = 0;
+  for (int f = 0; f < 40; f++, pid++) {
+    uint8_t tid = pattern[f % 4];
+    if (tid == 0 && f > 0) tl0++;
+    vp8_layered(&t, (uint16_t)f, (uint32_t)f * 3000u, pid, tl0, tid, tid != 0, f == 0, true);
+    if (f == 20) l.target_temporal = 2; /* up: at a frame with Y */
+    bool keep = sfu_vpx_layers_filter(&l, &t.pkt, &vi);
+    if (f < 20) assert_int_equal(keep, tid == 0);
+    if (!keep) continue;
+    sfu_vpx_layers_rewrite(&l, &vi, &t.pkt);
+    sfu_rtp_vp8_desc_t d;
+    assert_int_equal(sfu_rtp_vp8_parse(sfu_rtp_payload(&t.pkt), t.pkt.payload_len, &d), 0);
+    if (forwarded > 0) assert_int_equal((uint16_t)(d.picture_id - out_prev) & 0x7fff, 1);
+    assert_int_equal(d.tl0picidx, tl0);
+    out_prev = d.picture_id;
+    forwarded++;
+  }
+  assert_int_equal(forwarded, 5 + 20);
+  assert_int_equal(l.current_temporal, 2);
+  /* down at the next frame */
+  l.target_temporal = 1;
+  vp8_layered(&t, 40, 40 * 3000u, pid++, tl0, 2, true, false, true);
+  assert_false(sfu_vpx_layers_filter(&l, &t.pkt, &vi));
+  /* packets of a frame follow its first packet's decision */
+  vp8_layered(&t, 41, 40 * 3000u, pid - 1, tl0, 2, true, false, false);
+  assert_false(sfu_vpx_layers_filter(&l, &t.pkt, &vi));
+  /* another source (a simulcast switch): ids go on from the last ones */
+  sfu_vpx_layers_resync(&l);
+  vp8_layered(&t, 500, 900000, 30000, 7, 0, false, true, true);
+  assert_true(sfu_vpx_layers_filter(&l, &t.pkt, &vi));
+  sfu_vpx_layers_rewrite(&l, &vi, &t.pkt);
+  sfu_rtp_vp8_desc_t d;
+  assert_int_equal(sfu_rtp_vp8_parse(sfu_rtp_payload(&t.pkt), t.pkt.payload_len, &d), 0);
+  assert_int_equal(d.picture_id, (uint16_t)(out_prev + 1));
+  assert_int_equal(d.tl0picidx, (uint8_t)(tl0 + 1));
+  /* not VP8/VP9, or no descriptor to read: passes */
+  sfu_vpx_layers_init(&l, SFU_CODEC_OTHER);
+  l.target_temporal = 0;
+  assert_true(sfu_vpx_layers_filter(&l, &t.pkt, &vi));
+}
+
+/* A VP9 packet: I (15-bit), L (TID, U, SID), non-flexible (TL0PICIDX). */
+static void vp9_layered(tpkt_t *t, uint16_t seq, uint32_t ts, uint16_t pid, uint8_t sid, bool begin, bool end, bool key,
+                        bool marker) {
+  uint8_t pl[40];
+  memset(pl, 0x55, sizeof(pl));
+  pl[0] = (uint8_t)(0x80 | 0x20 | (key ? 0 : 0x40) | (begin ? 0x08 : 0) | (end ? 0x04 : 0));
+  pl[1] = (uint8_t)(0x80 | (pid >> 8)), pl[2] = (uint8_t)pid;
+  pl[3] = (uint8_t)(0 << 5 | sid << 1);
+  pl[4] = 9;
+  rtc_make_pkt(t, 98, seq, ts, 1, marker, pl, sizeof(pl), NULL, 0);
+}
+
+static void test_vpx_svc_spatial(void **state) {
+  (void)state;
+  sfu_vpx_layers_t l;
+  sfu_vpx_info_t vi;
+  tpkt_t t;
+  sfu_vpx_layers_init(&l, SFU_CODEC_VP9);
+  l.target_spatial = 1;
+  uint16_t seq = 0;
+  /* a key picture of three spatial layers: S2 dropped, the marker moves to the end of S1 */
+  for (uint8_t sid = 0; sid < 3; sid++) {
+    vp9_layered(&t, seq++, 1000, 5, sid, true, true, sid == 0, sid == 2);
+    bool keep = sfu_vpx_layers_filter(&l, &t.pkt, &vi);
+    assert_int_equal(keep, sid <= 1);
+    if (keep) {
+      sfu_vpx_layers_rewrite(&l, &vi, &t.pkt);
+      assert_int_equal(t.pkt.marker, sid == 1);
+    }
+  }
+  /* up to S2 only at a key frame */
+  l.target_spatial = 2;
+  vp9_layered(&t, seq++, 4000, 6, 0, true, true, false, false);
+  assert_true(sfu_vpx_layers_filter(&l, &t.pkt, &vi));
+  vp9_layered(&t, seq++, 4000, 6, 2, true, true, false, true);
+  assert_false(sfu_vpx_layers_filter(&l, &t.pkt, &vi));
+  vp9_layered(&t, seq++, 7000, 7, 0, true, true, true, false);
+  assert_true(sfu_vpx_layers_filter(&l, &t.pkt, &vi));
+  vp9_layered(&t, seq++, 7000, 7, 2, true, true, false, true);
+  assert_true(sfu_vpx_layers_filter(&l, &t.pkt, &vi));
+  assert_true(vi.marker);
+}
+
 /* ---- producers and consumers with fake parents ---- */
 
 #define MAX_OUT 256
@@ -315,11 +483,16 @@ static void h_producer(bool video, const tenc_t *encs, size_t n, const text_t *e
 }
 
 /* A consumer of type (FBS RtpParameters Type) sending as ssrc (rtx_ssrc + 1 when RTX). */
+/* The consumer encoding's scalabilityMode (mediasoup gives simulcast of
+ * L1T3 encodings "L3T3"); NULL: none. */
+static const char *h_consumer_scalability;
+
 static sfu_consumer_t *h_consumer(const char *id, bool video, uint8_t type, size_t nsources, int preferred, bool rtx,
                                   bool ignore_dtx, bool paused) {
   char err[256] = "";
   sfu_consumer_t *c;
-  tenc_t enc[4] = {{.ssrc = 9000 + (uint32_t)H.nc * 10, .rtx_ssrc = rtx ? 9001 + (uint32_t)H.nc * 10 : 0}};
+  tenc_t enc[4] = {{.ssrc = 9000 + (uint32_t)H.nc * 10, .rtx_ssrc = rtx ? 9001 + (uint32_t)H.nc * 10 : 0,
+                    .scalability = h_consumer_scalability}};
   size_t nenc = 1;
   if (type == FBS_RtpParameters_Type_PIPE) {
     for (size_t i = 0; i < nsources; i++) enc[i] = (tenc_t){.ssrc = 9000 + (uint32_t)H.nc * 10 + (uint32_t)i};
@@ -408,6 +581,9 @@ static void test_simple_dtx(void **state) {
   }
   assert_int_equal(keep, 3);
   assert_int_equal(drop, 2);
+  /* the consumer that skipped the DTX packet has no hole in its numbers */
+  assert_int_equal(H.out[H.nout - 1].ssrc, 9010);
+  assert_int_equal((uint16_t)(H.out[H.nout - 1].seq - H.out[1].seq), 1);
   h_close();
 }
 
@@ -646,13 +822,41 @@ static void feed_layers(uint64_t *now, uint16_t *seq, const uint32_t kbps[3], ui
   }
 }
 
+/* The same with L1T3 temporal layers: 30 frames per second of equal size
+ * (up to 1000 bytes a packet), TID 0 2 1 2 ... */
+static void feed_layers_t3(uint64_t *now, uint16_t *seq, const uint32_t kbps[3], uint64_t ms) {
+  static uint16_t pid[3];
+  static const uint8_t pattern[4] = {0, 2, 1, 2};
+  for (uint64_t t = 0; t < ms; t += 100, *now += 100) {
+    for (int e = 0; e < 3; e++) {
+      uint32_t per_frame = kbps[e] * 100 / 8 / 3; /* 3 frames per 100 ms */
+      for (int f = 0; f < 3; f++) {
+        uint8_t tid = pattern[pid[e] % 4];
+        uint64_t at = *now + (uint64_t)f * 33;
+        for (uint32_t left = per_frame, first = 1; left > 0; first = 0) {
+          tpkt_t tp;
+          uint32_t n = left > 1000 ? 1000 : left;
+          vp8_layered_sized(&tp, 3000u + (uint32_t)e, n, seq[e]++, (uint32_t)(at * 90), pid[e], 0, tid, tid != 0, false,
+                            first != 0);
+          sfu_producer_receive_rtp(H.p, &tp.pkt, at);
+          left -= n;
+        }
+        pid[e]++;
+      }
+    }
+  }
+}
+
+/* One allocation as sfu_transport_cc does it: rounds until no layer moves. */
 static int16_t allocate(sfu_consumer_t *c, uint32_t avail, uint64_t now) {
   sfu_consumer_start_allocation(c);
   bool base = true;
-  for (int round = 0; round < 8; round++) {
+  for (int round = 0; round < 64; round++) {
+    int16_t ps = c->provisional_spatial, pt = c->provisional_temporal;
     uint32_t used = sfu_consumer_increase_layer(c, avail, base, now);
     avail -= used < avail ? used : avail;
     base = false;
+    if (c->provisional_spatial == ps && c->provisional_temporal == pt) break;
   }
   sfu_consumer_apply_layers(c, now);
   return c->target_spatial;
@@ -738,6 +942,72 @@ static void test_simulcast_allocation(void **state) {
   h_close();
 }
 
+/* With temporal layers: the walk goes S0T0, S0T1, S0T2, S1T0, ... */
+static void test_simulcast_temporal_allocation(void **state) {
+  (void)state;
+  h_open();
+  const tenc_t encs[3] = {{.ssrc = 3000}, {.ssrc = 3001}, {.ssrc = 3002}};
+  h_producer(true, encs, 3, NULL, 0);
+  h_consumer_scalability = "L3T3";
+  sfu_consumer_t *c = h_consumer("c1", true, FBS_RtpParameters_Type_SIMULCAST, 3, 2, false, false, false);
+  h_consumer_scalability = NULL;
+  assert_int_equal(c->preferred_temporal, 2);
+  c->bwe_managed = true;
+  uint64_t now = 10000;
+  uint16_t seq[3] = {1, 1, 1};
+  const uint32_t kbps[3] = {150, 500, 1500};
+  feed_layers_t3(&now, seq, kbps, 1000);
+  /* frames of equal size, TID pattern 0 2 1 2: TID 0 is a quarter of each encoding, TID 0+1 half */
+  uint32_t s0t0 = sfu__consumer_layer_bitrate(c, 0, 0, now), s0t1 = sfu__consumer_layer_bitrate(c, 0, 1, now),
+           s0 = sfu__consumer_layer_bitrate(c, 0, -1, now);
+  assert_in_range(s0t0, s0 * 2 / 10, s0 * 3 / 10);
+  assert_in_range(s0t1, s0 * 4 / 10, s0 * 6 / 10);
+  assert_in_range(sfu__consumer_layer_bitrate(c, 0, 2, now), s0 * 9 / 10, s0 * 11 / 10); /* windows start apart */
+  /* a first allocation with room takes the highest layers at once */
+  int16_t s = allocate(c, 10000000, now);
+  assert_int_equal(s, 2);
+  assert_int_equal(c->target_temporal, 2);
+  /* room for S1 whole but not S2T1: down to S1T2, at once; S2T0 costs
+   * less than S1T2 and is passed over (a quarter of the frames) */
+  feed_layers_t3(&now, seq, kbps, 1000);
+  uint32_t s1 = sfu__consumer_layer_bitrate(c, 1, 2, now), s2t0 = sfu__consumer_layer_bitrate(c, 2, 0, now),
+           s2t1 = sfu__consumer_layer_bitrate(c, 2, 1, now);
+  assert_true(s2t0 < s1 && s1 < s2t1);
+  s = allocate(c, (s1 + s2t1) / 2, now);
+  assert_int_equal(s, 1);
+  assert_int_equal(c->target_temporal, 2);
+  /* room for S0 whole and S1T0 but not S1T1: S0T2 (full frame rate) rather than S1T0 */
+  feed_layers_t3(&now, seq, kbps, 1000);
+  uint32_t s0all = sfu__consumer_layer_bitrate(c, 0, 2, now), s1t0 = sfu__consumer_layer_bitrate(c, 1, 0, now),
+           s1t1 = sfu__consumer_layer_bitrate(c, 1, 1, now);
+  assert_true(s1t0 < s0all && s0all < s1t1);
+  s = allocate(c, (s0all + s1t1) / 2, now);
+  assert_int_equal(s, 0);
+  assert_int_equal(c->target_temporal, 2);
+  /* the room comes back: up one layer at a time, each once stable for a
+   * second, spatial ones after the hold that follows a switch down */
+  int16_t prev_t = 2;
+  int steps = 0;
+  for (int i = 0; i < 20 && !(c->target_spatial == 2 && c->target_temporal == 2); i++) {
+    feed_layers_t3(&now, seq, kbps, 1000);
+    int16_t ps = c->target_spatial;
+    s = allocate(c, 10000000, now);
+    if (s == ps) {
+      assert_true(c->target_temporal <= prev_t + 1);
+    } else {
+      /* to T1, the first layer of the next encoding that costs more than the whole one below */
+      assert_int_equal(s, ps + 1);
+      assert_int_equal(c->target_temporal, 1);
+      steps++;
+    }
+    prev_t = c->target_temporal;
+  }
+  assert_int_equal(steps, 2);
+  assert_int_equal(c->target_spatial, 2);
+  assert_int_equal(c->target_temporal, 2);
+  h_close();
+}
+
 static void test_pipe_consumer(void **state) {
   (void)state;
   h_open();
@@ -788,6 +1058,9 @@ int main(void) {
       cmocka_unit_test(test_stream_jitter),
       cmocka_unit_test(test_stream_send_side),
       cmocka_unit_test(test_nack_generator),
+      cmocka_unit_test(test_seq_map),
+      cmocka_unit_test(test_vpx_layers),
+      cmocka_unit_test(test_vpx_svc_spatial),
       cmocka_unit_test(test_simple_audio_pause_resume),
       cmocka_unit_test(test_simple_dtx),
       cmocka_unit_test(test_producer_matching),
@@ -796,6 +1069,7 @@ int main(void) {
       cmocka_unit_test(test_producer_nack_and_rtx),
       cmocka_unit_test(test_simulcast_layer_switch),
       cmocka_unit_test(test_simulcast_allocation),
+      cmocka_unit_test(test_simulcast_temporal_allocation),
       cmocka_unit_test(test_pipe_consumer),
       cmocka_unit_test(test_inactive_consumer),
   };

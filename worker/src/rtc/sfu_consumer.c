@@ -10,6 +10,7 @@
 #include "fbs_generated.h"
 #include "sfu_consumer_ops.h"
 #include "sfu_error.h"
+#include "sfu_layer_allocation.h"
 #include "sfu_request.h"
 #include "sfu_rtx.h"
 
@@ -129,6 +130,12 @@ int sfu_consumer_create(sfu_ctx_t *ctx, const sfu_consumer_listener_t *listener,
   }
   c->nsources = consumable.len;
   c->source_ssrc = c->source_ssrcs[0];
+  /* our own encoding's scalabilityMode rules when it has one (mediasoup
+   * gives a simulcast consumer of L1T3 encodings "L3T3") */
+  if (c->params.nencodings > 0 && (c->params.encodings[0].spatial_layers > 1 || c->params.encodings[0].temporal_layers > 1)) {
+    c->spatial_layers = c->params.encodings[0].spatial_layers;
+    c->temporal_layers = c->params.encodings[0].temporal_layers;
+  }
   if (c->type == SFU_RTP_SIMULCAST) c->spatial_layers = (uint8_t)c->nsources;
   if (c->type == SFU_RTP_PIPE && c->params.nencodings < c->nsources) {
     r = sfu__fail(err, err_len, SFU_EINVAL, "too few rtpParameters.encodings for a pipe consumer");
@@ -150,6 +157,9 @@ int sfu_consumer_create(sfu_ctx_t *ctx, const sfu_consumer_listener_t *listener,
     }
     c->target_spatial = c->preferred_spatial;
   }
+  c->target_temporal = -1;
+  c->notified_spatial = c->notified_temporal = -1;
+  sfu_seq_map_init(&c->seq_map, 16);
 
   for (unsigned uri = 0; uri < SFU_RTP_EXT_COUNT; uri++) {
     uint8_t xid = c->params.ext_id[uri];
@@ -188,6 +198,8 @@ int sfu_consumer_create(sfu_ctx_t *ctx, const sfu_consumer_listener_t *listener,
   sp.temporal_layers = c->type == SFU_RTP_SIMPLE ? 1 : c->temporal_layers;
   sp.codec = sfu_codec_for_keyframes(c->codec->id);
   sfu_rtp_stream_init(&c->stream, &sp, true);
+  /* Layered types drop VP8/VP9 temporal (and VP9 SVC spatial) layers. */
+  sfu_vpx_layers_init(&c->vpx, c->ops->layered ? sp.codec : SFU_CODEC_OTHER);
 
   c->handler.on_request = sfu__consumer_on_request;
   if ((r = sfu_ctx_register(ctx, &c->handler, c->id, c->id_len)) != 0) {
@@ -247,13 +259,25 @@ fb_ref_t sfu_consumer_build_preferred_layers(const sfu_consumer_t *c, fb_builder
   return FBS_Consumer_ConsumerLayers_end(b);
 }
 
+void sfu__consumer_skip(sfu_consumer_t *c, const sfu_rtp_packet_t *in) {
+  if (!c->sync_required) sfu_seq_map_drop(&c->seq_map, in->seq);
+}
+
+int16_t sfu__consumer_current_temporal(const sfu_consumer_t *c) {
+  if (c->current_spatial < 0) return -1;
+  if (c->vpx.current_temporal >= 0) return c->vpx.current_temporal;
+  return c->preferred_temporal >= 0 ? c->preferred_temporal : 0;
+}
+
 void sfu__consumer_notify_layers(sfu_consumer_t *c) {
   fb_builder_t *b = &c->ctx->fbb;
   fb_ref_t layers = 0;
+  c->notified_spatial = c->current_spatial;
+  c->notified_temporal = sfu__consumer_current_temporal(c);
   if (c->current_spatial >= 0) {
     FBS_Consumer_ConsumerLayers_start(b);
     FBS_Consumer_ConsumerLayers_add_spatial_layer(b, (uint8_t)c->current_spatial);
-    FBS_Consumer_ConsumerLayers_add_temporal_layer(b, (uint8_t)(c->preferred_temporal >= 0 ? c->preferred_temporal : 0));
+    FBS_Consumer_ConsumerLayers_add_temporal_layer(b, (uint8_t)c->notified_temporal);
     layers = FBS_Consumer_ConsumerLayers_end(b);
   }
   FBS_Consumer_LayersChangeNotification_start(b);
@@ -292,6 +316,10 @@ uint32_t sfu__consumer_source_bitrate(const sfu_consumer_t *c, uint32_t mapped_s
   return bps > UINT32_MAX ? UINT32_MAX : (uint32_t)bps;
 }
 
+uint32_t sfu__consumer_layer_bitrate(const sfu_consumer_t *c, int16_t s, int16_t t, uint64_t now_ms) {
+  return c->ops->layers != NULL ? c->ops->layers->bitrate(c, s, t, now_ms) : 0;
+}
+
 uint32_t sfu__consumer_flat_desired(sfu_consumer_t *c, uint64_t now_ms) {
   return sfu__consumer_active(c) ? sfu__consumer_source_bitrate(c, c->source_ssrc, now_ms) : 0;
 }
@@ -309,6 +337,7 @@ void sfu_consumer_set_bwe_managed(sfu_consumer_t *c) { c->bwe_managed = c->ops->
 
 void sfu_consumer_start_allocation(sfu_consumer_t *c) {
   c->provisional_spatial = -1;
+  c->provisional_temporal = -1;
   c->provisional_allocated = false;
   c->layer_up_possible = false;
 }
@@ -321,7 +350,6 @@ void sfu_consumer_apply_layers(sfu_consumer_t *c, uint64_t now_ms) { c->ops->app
 
 uint32_t sfu_consumer_desired_bitrate(sfu_consumer_t *c, uint64_t now_ms) { return c->ops->desired_bitrate(c, now_ms); }
 
-static bool sfu__seq_newer(uint16_t a, uint16_t b) { return a != b && (uint16_t)(a - b) < 0x8000; }
 static bool sfu__ts_newer(uint32_t a, uint32_t b) { return a != b && (uint32_t)(a - b) < 0x80000000u; }
 
 void sfu_consumer_send_rtp(sfu_consumer_t *c, const sfu_rtp_packet_t *in, uint64_t now_ms) {
@@ -338,22 +366,36 @@ void sfu__consumer_forward(sfu_consumer_t *c, const sfu_rtp_packet_t *in, uint64
       return;
     }
     if (!c->started) {
-      c->seq_offset = 0;
       c->ts_offset = 0;
       c->started = true;
     } else {
       uint32_t gap = (uint32_t)((now_ms - c->max_out_ts_ms) * c->stream.params.clock_rate / 1000);
       if (gap == 0) gap = 1;
-      c->seq_offset = (uint16_t)(c->max_out_seq + 1 - in->seq);
       c->ts_offset = c->max_out_ts + gap - in->timestamp;
     }
+    /* sequence numbers go on after the last one sent (the first time: as they are) */
+    sfu_seq_map_sync(&c->seq_map, in->seq);
+    sfu_vpx_layers_resync(&c->vpx);
     c->sync_required = false;
     c->keyframe_required = false;
   }
 
+  /* Temporal/SVC layers above the target: dropped, their numbers closed up. */
+  sfu_vpx_info_t vi;
+  vi.parsed = false;
+  if (c->vpx.codec != SFU_CODEC_OTHER) {
+    if (!sfu_vpx_layers_filter(&c->vpx, in, &vi)) {
+      sfu_seq_map_drop(&c->seq_map, in->seq);
+      return;
+    }
+    if (sfu__consumer_current_temporal(c) != c->notified_temporal) sfu__consumer_notify_layers(c);
+  }
+  uint32_t seq32;
+  if (!sfu_seq_map_input(&c->seq_map, in->seq, &seq32)) return; /* a late copy of a dropped one */
+
   /* Built in place in the parent's send buffer (no second copy). */
   if (sfu_rtp_copy(&pkt, c->send_buf, c->send_cap - 64, in) != 0) return;
-  uint16_t seq = (uint16_t)(in->seq + c->seq_offset);
+  uint16_t seq = (uint16_t)seq32;
   uint32_t ts = in->timestamp + c->ts_offset;
   sfu_rtp_set_ssrc(&pkt, c->stream.params.ssrc);
   sfu_rtp_set_payload_type(&pkt, c->codec->payload_type);
@@ -390,8 +432,8 @@ void sfu__consumer_forward(sfu_consumer_t *c, const sfu_rtp_packet_t *in, uint64
   if ((nx > 0 || pkt.ext_count > 0) && sfu_rtp_set_extensions(&pkt, exts, nx) != 0) return;
   if (c->abs_send_time_ext_id != 0)
     (void)sfu_rtp_write_abs_send_time(&pkt, c->abs_send_time_ext_id, sfu_rtp_abs_send_time_from_ms(now_ms));
+  if (vi.parsed) sfu_vpx_layers_rewrite(&c->vpx, &vi, &pkt);
 
-  if (sfu__seq_newer(seq, c->max_out_seq) || c->stream.packets == 0) c->max_out_seq = seq;
   if (sfu__ts_newer(ts, c->max_out_ts) || c->stream.packets == 0) {
     c->max_out_ts = ts;
     c->max_out_ts_ms = now_ms;
@@ -599,8 +641,8 @@ static void sfu__dump(sfu_consumer_t *c, sfu_request_t *req) {
     FBS_Consumer_ConsumerDump_add_target_spatial_layer(b, c->target_spatial);
     FBS_Consumer_ConsumerDump_add_current_spatial_layer(b, c->current_spatial);
     FBS_Consumer_ConsumerDump_add_preferred_temporal_layer(b, c->preferred_temporal);
-    FBS_Consumer_ConsumerDump_add_target_temporal_layer(b, c->preferred_temporal);
-    FBS_Consumer_ConsumerDump_add_current_temporal_layer(b, c->current_spatial >= 0 ? c->preferred_temporal : -1);
+    FBS_Consumer_ConsumerDump_add_target_temporal_layer(b, c->target_temporal >= 0 ? c->target_temporal : c->preferred_temporal);
+    FBS_Consumer_ConsumerDump_add_current_temporal_layer(b, sfu__consumer_current_temporal(c));
   }
   fb_ref_t data = FBS_Consumer_ConsumerDump_end(b);
   FBS_Consumer_DumpResponse_start(b);

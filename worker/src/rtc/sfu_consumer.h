@@ -24,6 +24,8 @@
 #include "sfu_rtp_packet.h"
 #include "sfu_rtp_params.h"
 #include "sfu_rtp_stream.h"
+#include "sfu_seq_map.h"
+#include "sfu_vpx_layers.h"
 
 typedef struct sfu_consumer_ops sfu_consumer_ops_t;
 
@@ -71,9 +73,13 @@ struct sfu_consumer {
   uint8_t spatial_layers, temporal_layers;
   int16_t preferred_spatial, preferred_temporal; /* -1: none */
   int16_t target_spatial, current_spatial;
+  int16_t target_temporal;      /* -1: all (the current one is vpx.current_temporal) */
+  int16_t notified_spatial, notified_temporal; /* what LAYERS_CHANGE last said */
+  sfu_vpx_layers_t vpx;         /* temporal/SVC layer dropping (layered types) */
   /* bandwidth allocation (sfu_consumer_increase_layer) */
   bool bwe_managed;             /* the parent allocates: target layers follow it */
   int16_t provisional_spatial;  /* during an allocation */
+  int16_t provisional_temporal;
   bool provisional_allocated;   /* flat types: took their bitrate this allocation */
   uint64_t layer_down_ms, layer_up_ms; /* last allocation switch down / up */
   uint32_t layer_hold_ms;       /* no switch up this long after a switch down */
@@ -90,9 +96,8 @@ struct sfu_consumer {
   /* rewriting */
   bool sync_required, keyframe_required;
   bool started;
-  uint16_t seq_offset;
+  sfu_seq_map_t seq_map; /* our sequence numbers: continuous across drops and switches */
   uint32_t ts_offset;
-  uint16_t max_out_seq;
   uint32_t max_out_ts;
   uint64_t max_out_ts_ms;
   uint16_t rtx_seq;

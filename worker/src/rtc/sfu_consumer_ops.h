@@ -12,6 +12,8 @@
 
 #include "sfu_consumer.h"
 
+struct sfu_layer_source;
+
 struct sfu_consumer_ops {
   const char *name;
   bool layered; /* has spatial/temporal layers: preferred layers, layerschange */
@@ -23,6 +25,8 @@ struct sfu_consumer_ops {
   uint32_t (*desired_bitrate)(sfu_consumer_t *c, uint64_t now_ms);
   uint32_t (*increase_layer)(sfu_consumer_t *c, uint32_t bitrate, bool base, uint64_t now_ms);
   void (*apply_layers)(sfu_consumer_t *c, uint64_t now_ms);
+  /* Layered types: their layers and bitrates (sfu_layer_allocation.h). */
+  const struct sfu_layer_source *layers;
 };
 
 extern const sfu_consumer_ops_t sfu__simple_consumer_ops;
@@ -34,6 +38,9 @@ extern const sfu_consumer_ops_t sfu__pipe_consumer_ops;
 sfu_rtp_stream_t *sfu__consumer_source_stream(const sfu_consumer_t *c, uint32_t mapped_ssrc);
 /* Its receive bitrate (bps), 0 when it is not flowing. */
 uint32_t sfu__consumer_source_bitrate(const sfu_consumer_t *c, uint32_t mapped_ssrc, uint64_t now_ms);
+/* Bitrate of spatial layer s up to temporal layer t (t < 0: all) of a
+ * layered consumer's source, 0 when it does not flow or c is not layered. */
+uint32_t sfu__consumer_layer_bitrate(const sfu_consumer_t *c, int16_t s, int16_t t, uint64_t now_ms);
 /* For types that take what they get (simple, svc, pipe): the source's bitrate once per allocation. */
 uint32_t sfu__consumer_flat_desired(sfu_consumer_t *c, uint64_t now_ms);
 uint32_t sfu__consumer_flat_increase(sfu_consumer_t *c, uint32_t bitrate, bool base, uint64_t now_ms);
@@ -43,6 +50,10 @@ void sfu__consumer_flat_apply(sfu_consumer_t *c, uint64_t now_ms);
 bool sfu__consumer_active(const sfu_consumer_t *c);
 /* Asks the producer for a key frame of the stream being forwarded (video only). */
 void sfu__consumer_request_key_frame(sfu_consumer_t *c, uint64_t now_ms);
+/* The temporal layer being forwarded (-1 while no spatial layer is). */
+int16_t sfu__consumer_current_temporal(const sfu_consumer_t *c);
+/* Drops a packet from the source without leaving a hole in our numbers. */
+void sfu__consumer_skip(sfu_consumer_t *c, const sfu_rtp_packet_t *in);
 /* LAYERS_CHANGE with the current layers (none when current_spatial < 0). */
 void sfu__consumer_notify_layers(sfu_consumer_t *c);
 /* The shared output path of simple, simulcast and svc consumers: key frame

@@ -9,6 +9,7 @@
 #include "sfu_request.h"
 #include "sfu_rtcp_feedback.h"
 #include "sfu_rtx.h"
+#include "sfu_vpx_layers.h"
 
 #define SFU_KEYFRAME_REQUEST_MIN_MS 500
 #define SFU_RTCP_SENDER_SSRC 1u
@@ -377,8 +378,17 @@ static void sfu__send_score(sfu_producer_t *p) {
 }
 
 /* The tail of the media path: observers, router form, fan-out. */
-static void sfu__forward(sfu_producer_t *p, sfu_producer_encoding_t *pe, sfu_rtp_packet_t *pkt, uint8_t mapped_pt,
-                         uint64_t now_ms) {
+static inline void sfu__forward(sfu_producer_t *p, sfu_producer_encoding_t *pe, sfu_rtp_packet_t *pkt, uint8_t mapped_pt,
+                                uint64_t now_ms) {
+  uint8_t sid, tid;
+  /* Bitrate per temporal (and SVC spatial) layer, for the consumers' allocation. */
+  if (p->kind == SFU_KIND_VIDEO && sfu_vpx_packet_layers(pkt, pe->stream.params.codec, &sid, &tid) &&
+      tid < SFU_RTP_STREAM_MAX_TL && sid < SFU_RTP_STREAM_MAX_SL) {
+    pe->stream.has_tl = true;
+    if (tid > pe->stream.max_tid) pe->stream.max_tid = tid;
+    if (sid > pe->stream.max_sid) pe->stream.max_sid = sid;
+    sfu_rate_add(&pe->stream.layer_rate[sid][tid], now_ms, pkt->len);
+  }
   if (!p->scored) {
     p->scored = true;
     sfu__send_score(p);

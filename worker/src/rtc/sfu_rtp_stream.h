@@ -14,6 +14,8 @@
 #include "sfu_rtp_params.h"
 
 #define SFU_RATE_BUCKETS 10 /* 10 x 100 ms */
+#define SFU_RTP_STREAM_MAX_TL 4
+#define SFU_RTP_STREAM_MAX_SL 3
 
 typedef struct sfu_rate {
   uint64_t bucket_bytes[SFU_RATE_BUCKETS];
@@ -65,6 +67,10 @@ typedef struct sfu_rtp_stream {
   float rtt_ms;
   uint8_t score;
   sfu_rate_t rate;
+  /* receive side, video with temporal (and VP9 spatial) layers: bytes per layer */
+  bool has_tl;
+  uint8_t max_tid, max_sid; /* highest temporal / spatial layer seen */
+  sfu_rate_t layer_rate[SFU_RTP_STREAM_MAX_SL][SFU_RTP_STREAM_MAX_TL]; /* [spatial][temporal] */
   /* receive side: RFC 3550 A.1 */
   bool started;
   uint16_t max_seq;

@@ -5,7 +5,10 @@
 static void sfu__simple_send_rtp(sfu_consumer_t *c, const sfu_rtp_packet_t *in, uint64_t now_ms) {
   if (in->ssrc != c->source_ssrc) return;
   /* An Opus DTX packet carries at most one byte of payload. */
-  if (c->ignore_dtx && c->kind == SFU_KIND_AUDIO && in->payload_len <= 1) return;
+  if (c->ignore_dtx && c->kind == SFU_KIND_AUDIO && in->payload_len <= 1) {
+    sfu__consumer_skip(c, in); /* no hole in the receiver's sequence numbers */
+    return;
+  }
   sfu__consumer_forward(c, in, now_ms);
 }
 

@@ -424,6 +424,7 @@ int sfu_rtp_vp8_parse(const uint8_t *p, size_t len, sfu_rtp_vp8_desc_t *d) {
   if (i) {
     if (len - pos < 1) return SFU_EPROTO;
     d->has_picture_id = true;
+    d->pid_off = pos;
     if (p[pos] & 0x80) {
       if (len - pos < 2) return SFU_EPROTO;
       d->picture_id_15bit = true;
@@ -437,6 +438,7 @@ int sfu_rtp_vp8_parse(const uint8_t *p, size_t len, sfu_rtp_vp8_desc_t *d) {
   if (l) {
     if (len - pos < 1) return SFU_EPROTO;
     d->has_tl0picidx = true;
+    d->tl0_off = pos;
     d->tl0picidx = p[pos++];
   }
   if (t || k) {
@@ -474,6 +476,7 @@ int sfu_rtp_vp9_parse(const uint8_t *p, size_t len, sfu_rtp_vp9_desc_t *d) {
 
   if (d->has_picture_id) {
     if (len - pos < 1) return SFU_EPROTO;
+    d->pid_off = pos;
     if (p[pos] & 0x80) {
       if (len - pos < 2) return SFU_EPROTO;
       d->picture_id_15bit = true;
@@ -494,6 +497,7 @@ int sfu_rtp_vp9_parse(const uint8_t *p, size_t len, sfu_rtp_vp9_desc_t *d) {
     if (!d->flexible) {
       if (len - pos < 1) return SFU_EPROTO;
       d->has_tl0picidx = true;
+      d->tl0_off = pos;
       d->tl0picidx = p[pos++];
     }
   }
@@ -528,6 +532,20 @@ int sfu_rtp_vp9_parse(const uint8_t *p, size_t len, sfu_rtp_vp9_desc_t *d) {
   d->len = pos;
   d->keyframe = !d->inter_picture && d->begin_frame && d->sid == 0;
   return 0;
+}
+
+void sfu_rtp_vpx_write_picture_id(uint8_t *p, size_t pid_off, bool is_15bit, uint16_t pid) {
+  if (pid_off == 0) return;
+  if (is_15bit) {
+    p[pid_off] = (uint8_t)(0x80 | ((pid >> 8) & 0x7f));
+    p[pid_off + 1] = (uint8_t)pid;
+  } else {
+    p[pid_off] = (uint8_t)(pid & 0x7f);
+  }
+}
+
+void sfu_rtp_vpx_write_tl0picidx(uint8_t *p, size_t tl0_off, uint8_t tl0) {
+  if (tl0_off != 0) p[tl0_off] = tl0;
 }
 
 static bool sfu__h264_nal_is_key(uint8_t nal_type) { return nal_type == 5 || nal_type == 7; }

@@ -190,6 +190,7 @@ typedef struct sfu_rtp_vp8_desc {
   bool has_keyidx; /* K bit */
   uint8_t keyidx;
   bool keyframe;
+  size_t pid_off, tl0_off; /* where picture id and TL0PICIDX are (0: absent), for rewriting */
 } sfu_rtp_vp8_desc_t;
 
 /* 0 or SFU_EPROTO. */
@@ -216,9 +217,16 @@ typedef struct sfu_rtp_vp9_desc {
   bool has_tl0picidx;
   uint8_t tl0picidx;
   bool keyframe;
+  size_t pid_off, tl0_off; /* where picture id and TL0PICIDX are (0: absent), for rewriting */
 } sfu_rtp_vp9_desc_t;
 
 /* 0 or SFU_EPROTO. */
 int sfu_rtp_vp9_parse(const uint8_t *p, size_t len, sfu_rtp_vp9_desc_t *d);
+
+/* Rewrites a parsed VP8/VP9 descriptor's picture id (keeping its 7- or
+ * 15-bit width; the value is masked to it) and TL0PICIDX in place, where
+ * present. */
+void sfu_rtp_vpx_write_picture_id(uint8_t *p, size_t pid_off, bool is_15bit, uint16_t pid);
+void sfu_rtp_vpx_write_tl0picidx(uint8_t *p, size_t tl0_off, uint8_t tl0);
 
 #endif

@@ -316,7 +316,7 @@ void sfu_transport_receive_rtp(sfu_transport_t *t, uint8_t *buf, size_t len, siz
     SFU_DEBUG_TAG(&t->ctx->log, rtp, "dropping invalid RTP packet [len:%zu]", len);
     return;
   }
-  if (t->cc != NULL) sfu_transport_cc_on_rtp_in(t->cc, &pkt, now);
+  if (t->cc != NULL && t->cc->recv_mode != SFU_BWE_NONE) sfu_transport_cc_on_rtp_in(t->cc, &pkt, now);
   sfu_producer_t *p = sfu__listener_find(t, &pkt);
   if (p == NULL) {
     SFU_DEBUG_TAG(&t->ctx->log, rtp, "no producer for RTP packet [ssrc:%u, pt:%u]", pkt.ssrc, pkt.payload_type);

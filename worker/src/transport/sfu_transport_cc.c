@@ -396,12 +396,16 @@ static void sfu__cc_distribute(sfu_transport_cc_t *cc) {
     for (size_t i = 0; i < n; i++) {
       /* a consumer of priority p gets p tries per round */
       for (unsigned k = 0; k < order[i]->priority; k++) {
-        int16_t before = order[i]->provisional_spatial;
+        int16_t before_s = order[i]->provisional_spatial, before_t = order[i]->provisional_temporal;
         bool had = order[i]->provisional_allocated;
         uint32_t used = sfu_consumer_increase_layer(order[i], left, base, now);
         left -= used < left ? used : left;
-        if (order[i]->provisional_spatial != before || order[i]->provisional_allocated != had) moved = true;
-        else break;
+        /* a move of either layer (or a flat stream taken) keeps the rounds going */
+        if (order[i]->provisional_spatial != before_s || order[i]->provisional_temporal != before_t ||
+            order[i]->provisional_allocated != had)
+          moved = true;
+        else
+          break;
       }
     }
     base = false;
