@@ -3,10 +3,13 @@
 #
 #   bash scripts/setup.sh          (from any cwd)
 #   bash scripts/setup.sh --e2e    (also the end-to-end media test dependencies, step 4)
+#   bash scripts/setup.sh --runtime   (only what a built node needs to run: the
+#                                  Dockerfile's runtime stage; see below)
 #
 # 1. installs missing Debian packages (apt-get update only if something is missing;
-#    redis-server is for the controller's cluster-mode tests, which start their
-#    own on a free loopback port: nothing relies on a system service)
+#    redis-server is for the controller's cluster-mode tests and coturn for its
+#    TURN relay test: each test starts its own on a free loopback port, nothing
+#    relies on a system service; Debian leaves coturn's disabled)
 # 2. builds libsrtp2 from Debian's source package with OpenSSL into
 #    build/deps/srtp (scripts/build-libsrtp.sh)
 # 3. installs node-controller/ npm dependencies without running install
@@ -16,18 +19,27 @@
 #    werift) with install scripts disabled; Playwright drives /usr/bin/chromium
 #    and never downloads a browser (PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1)
 #
+# --runtime does none of that: it installs RUNTIME_APT_PACKAGES (the shared
+# libraries build/sfu-worker links; node-controller/test/packaging.test.ts
+# checks the list against `ldd build/sfu-worker`) and the controller's
+# production npm packages (npm ci --omit=dev, install scripts disabled), for
+# a machine or image that gets a worker built elsewhere.
+#
 # A second run with everything in place does no network access and takes
 # about a second.  Uses sudo only when not root.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 WITH_E2E="${SFU_SETUP_E2E:-0}"
+RUNTIME=0
 for arg in "$@"; do
     case "$arg" in
         --e2e) WITH_E2E=1 ;;
-        *) printf '[setup] unknown argument: %s (usage: setup.sh [--e2e])\n' "$arg" >&2; exit 2 ;;
+        --runtime) RUNTIME=1 ;;
+        *) printf '[setup] unknown argument: %s (usage: setup.sh [--e2e | --runtime])\n' "$arg" >&2; exit 2 ;;
     esac
 done
+[ "$RUNTIME" = 0 ] || [ "$WITH_E2E" = 0 ] || { printf '[setup] --runtime and --e2e do not go together\n' >&2; exit 2; }
 REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
 START=$(date +%s)
 
@@ -41,6 +53,11 @@ APT_PACKAGES=(
     iproute2 util-linux               # ip netns + unshare (loopback-only test netns)
     openssl ca-certificates
     redis-server                      # cluster-mode tests start their own on loopback
+    coturn                            # the TURN relay test starts its own turnserver on loopback
+)
+# What build/sfu-worker needs at run time (libsrtp2 is linked statically).
+RUNTIME_APT_PACKAGES=(
+    libuv1 libssl3 ca-certificates
 )
 
 log() { printf '[setup] %s\n' "$*" >&2; }
@@ -83,6 +100,29 @@ apt_install() {
     still="$(missing_packages "$@")"
     [ -z "$still" ] || die "packages still missing after apt-get install: $(echo $still)"
 }
+
+# ------------------------------------------------------------ --runtime
+if [ "$RUNTIME" = 1 ]; then
+    mapfile -t MISSING < <(missing_packages "${RUNTIME_APT_PACKAGES[@]}")
+    if [ "${#MISSING[@]}" -gt 0 ]; then
+        apt_install "${MISSING[@]}"
+        note "apt: installed ${MISSING[*]}"
+    else
+        note "apt: runtime packages already installed (${RUNTIME_APT_PACKAGES[*]})"
+    fi
+    # Lists this run fetched are not kept (an image layer stays small).
+    [ "$APT_UPDATED" -eq 0 ] || "${SUDO[@]}" rm -rf /var/lib/apt/lists/*
+    NODE_DIR="$REPO_ROOT/node-controller"
+    [ -f "$NODE_DIR/package-lock.json" ] || die "node-controller/package-lock.json is missing"
+    command -v npm >/dev/null || die "npm not found (Node 20 is needed)"
+    log "npm ci --omit=dev in node-controller/"
+    (cd "$NODE_DIR" && MEDIASOUP_WORKER_BIN=/nonexistent npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error) \
+        || die "npm ci --omit=dev in node-controller/ failed"
+    note "npm: production packages of node-controller/ (install scripts skipped)"
+    printf '\n[setup] --runtime done in %ss\n' "$(( $(date +%s) - START ))"
+    for s in "${SUMMARY[@]}"; do printf '  - %s\n' "$s"; done
+    exit 0
+fi
 
 # ------------------------------------------------------------ 1. apt packages
 mapfile -t MISSING < <(missing_packages "${APT_PACKAGES[@]}")

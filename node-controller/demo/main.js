@@ -4,7 +4,9 @@
 // event socket is lost for good. Bundled by demo/build.mjs (esbuild) into
 // dist/demo.js; served by the controller from its own origin.
 //
-// URL parameters (all optional): ?callId=&token=&userId=&camera=1&autojoin=1.
+// URL parameters (all optional): ?callId=&token=&userId=&camera=1&autojoin=1&relay=1.
+// RTC-01's iceServers (TURN with time-limited credentials) go to both
+// transports; relay=1 forces iceTransportPolicy "relay" (everything through TURN).
 // Without a token, Join asks the dev-only POST /dev/token {userId, callId}.
 // In a cluster, a call whose node died is joined again (a fresh room on a
 // live node): on room_closed "node_lost", or when a reconnect finds another
@@ -38,6 +40,9 @@ const state = {
   rejoining: false,
   rejoins: 0, // joins again after the call's node died
   roomId: null, // the room joined (GET /rtc/rooms roomId)
+  iceServers: [], // RTC-01's (STUN/TURN)
+  relay: false, // iceTransportPolicy "relay"
+  silent: new Set(), // producer ids the SFU reported silent (media_silence)
   events: [], // every event-socket message (except volumes), with a time
   log: [],
   work: Promise.resolve(), // consumes run one at a time
@@ -125,7 +130,9 @@ async function join({ callId, token, userId, camera } = {}) {
     }
     state.userId = claimsOf(state.token).sub;
     state.roomId = null;
-    const { routerRtpCapabilities } = await capabilities();
+    const { routerRtpCapabilities, iceServers } = await capabilities();
+    state.iceServers = iceServers ?? [];
+    if (state.iceServers.length) log(`ICE servers: ${state.iceServers.map((s) => s.urls.join(' ')).join(', ')}${state.relay ? ' (relay only)' : ''}`);
     state.device = new Device();
     await state.device.load({ routerRtpCapabilities });
     await openEvents();
@@ -164,6 +171,7 @@ async function createTransport(direction) {
   const params = {
     id: info.id, iceParameters: info.iceParameters, iceCandidates: info.iceCandidates,
     dtlsParameters: info.dtlsParameters, sctpParameters: info.sctpParameters,
+    iceServers: state.iceServers, iceTransportPolicy: state.relay ? 'relay' : 'all',
   };
   const transport = direction === 'send'
     ? state.device.createSendTransport(params)
@@ -320,6 +328,14 @@ function onEvent(msg) {
     case 'producer_closed': dropProducer(msg.producerId); break;
     case 'consumer_closed': dropConsumer((c) => c.consumer.id === msg.consumerId); break;
     case 'call_connected': markConnected(); break;
+    case 'media_silence':
+      state.silent.add(msg.producerId);
+      show('media', `${msg.userId === state.userId ? 'your' : `${msg.userId}'s`} ${msg.kind} is not reaching the SFU`, 'bad');
+      break;
+    case 'media_resumed':
+      state.silent.delete(msg.producerId);
+      show('media', state.silent.size ? 'some media is silent' : 'flowing', state.silent.size ? 'bad' : 'ok');
+      break;
     case 'room_closed':
       if (msg.reason === 'node_lost') rejoin('the node of the call died');
       else teardown(`room closed: ${msg.reason ?? '?'}`);
@@ -462,6 +478,46 @@ async function stats() {
   if (state.recvTransport) out.transports.recv = state.recvTransport.connectionState;
   return out;
 }
+/** The selected ICE candidate pair of each transport: local/remote candidate types, addresses, bytes. */
+async function transportStats() {
+  const out = {};
+  for (const [dir, t] of [['send', state.sendTransport], ['recv', state.recvTransport]]) {
+    if (!t || t.closed) continue;
+    const report = await t.getStats();
+    const byId = new Map([...report.values()].map((s) => [s.id, s]));
+    let pair = null;
+    for (const s of report.values()) {
+      if (s.type === 'transport' && s.selectedCandidatePairId) pair = byId.get(s.selectedCandidatePairId) ?? pair;
+    }
+    if (!pair) for (const s of report.values()) if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s;
+    if (!pair) { out[dir] = null; continue; }
+    const l = byId.get(pair.localCandidateId) ?? {};
+    const r = byId.get(pair.remoteCandidateId) ?? {};
+    out[dir] = {
+      state: pair.state, bytesSent: pair.bytesSent ?? 0, bytesReceived: pair.bytesReceived ?? 0,
+      local: { type: l.candidateType, protocol: l.protocol, relayProtocol: l.relayProtocol, address: l.address ?? l.ip, port: l.port, url: l.url },
+      remote: { type: r.candidateType, protocol: r.protocol, address: r.address ?? r.ip, port: r.port },
+    };
+  }
+  return out;
+}
+
+/** Stops the microphone track (its sender goes quiet: no RTP), or puts a fresh one in. */
+async function stopMic() {
+  for (const p of state.producers.values()) {
+    if (p.kind !== 'audio' || !p.track) continue;
+    p.track.stop();
+    await p.replaceTrack({ track: null });
+  }
+  log('microphone stopped');
+}
+async function restartMic() {
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  const track = stream.getAudioTracks()[0];
+  for (const p of state.producers.values()) if (p.kind === 'audio') await p.replaceTrack({ track });
+  log('microphone restarted');
+}
+
 /** Ids of our live server-side objects (the test looks for them in the worker's dump). */
 function ids() {
   return {
@@ -470,7 +526,7 @@ function ids() {
     consumers: [...state.consumers.keys()],
   };
 }
-window.demo = { state, join, leave, stats, ids };
+window.demo = { state, join, leave, stats, ids, transportStats, stopMic, restartMic };
 
 // ------------------------------------------------------------------ start
 const params = new URLSearchParams(location.search);
@@ -478,6 +534,7 @@ $('callId').value = params.get('callId') ?? '';
 $('token').value = params.get('token') ?? '';
 $('userId').value = params.get('userId') ?? '';
 $('camera').checked = params.get('camera') === '1';
+state.relay = params.get('relay') === '1';
 $('join').onclick = () => join().catch(() => {});
 $('leave').onclick = () => leave();
 setPhase('idle');

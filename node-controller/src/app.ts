@@ -14,11 +14,14 @@ import auth from './auth';
 import { ApiError, errorBodySchema } from './errors';
 import { WorkerPool } from './workers';
 import { RoomRegistry } from './rooms/registry';
+import { WorkerTotals } from './rooms/quality';
 import { createMetrics } from './metrics';
 import { ClusterNode } from './cluster/node';
 import { callRouting, NODE_HEADER } from './cluster/routing';
 import { LocalBus, type CallEventBus } from './events/bus';
 import { publishLifecycle } from './events/lifecycle';
+import { WebhookSender } from './webhooks/sender';
+import { callWebhooks } from './webhooks/call-webhooks';
 import healthRoutes from './routes/health';
 import capabilitiesRoutes from './routes/capabilities';
 import transportRoutes from './routes/transports';
@@ -30,6 +33,11 @@ import demoRoutes from './routes/demo';
 import devRoutes from './routes/dev';
 import clusterRoutes from './routes/cluster';
 import callEventRoutes from './routes/call-events';
+import statsRoutes from './routes/stats';
+import opsRoutes from './routes/ops';
+
+/** On shutdown, webhooks still queued get this long to be delivered. */
+const WEBHOOK_DRAIN_MS = 5000;
 
 export interface BuildOptions {
   /** Configuration; defaults to loadConfig(process.env). */
@@ -40,37 +48,65 @@ export interface BuildOptions {
   clusterPrefix?: string;
 }
 
+/** A URL as logged: the value of a `token` query parameter (event sockets, /ops) is not. */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&]token=)[^&#]*/gi, '$1***');
+}
+
+/** Fastify's request serializer, minus tokens in query strings. */
+const serializers = {
+  req(req: { method: string; url: string; host?: string; ip?: string; socket?: { remotePort?: number } }) {
+    return { method: req.method, url: redactUrl(req.url), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort };
+  },
+};
+
 /** pino's options: JSON lines, or readable lines through pino-pretty (a
  * development dependency) when LOG_FORMAT=pretty. */
 function loggerOptions(config: Config): FastifyServerOptions['logger'] {
-  if (config.logFormat !== 'pretty') return { level: config.logLevel };
+  if (config.logFormat !== 'pretty') return { level: config.logLevel, serializers };
   let target: string;
   try {
     target = require.resolve('pino-pretty');
   } catch {
     process.emitWarning('LOG_FORMAT=pretty needs the pino-pretty package (npm ci without --omit=dev); logging JSON');
-    return { level: config.logLevel };
+    return { level: config.logLevel, serializers };
   }
   return {
     level: config.logLevel,
+    serializers,
     transport: { target, options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true } },
   };
 }
 
 export async function build(opts: BuildOptions = {}): Promise<FastifyInstance> {
   const config = opts.config ?? loadConfig();
+  // TLS_CERT_FILE/TLS_KEY_FILE: HTTPS, and so WSS for the event sockets (the
+  // same server takes their upgrades).
+  const fastifyOpts = { ...opts.fastify };
+  // A caller's logger options (tests) keep the token redaction.
+  if (fastifyOpts.logger && typeof fastifyOpts.logger === 'object') fastifyOpts.logger = { serializers, ...fastifyOpts.logger };
   const app = Fastify({
     logger: loggerOptions(config),
-    ...opts.fastify,
-  });
+    ...(config.tls ? { https: { cert: config.tls.cert, key: config.tls.key } } : {}),
+    ...fastifyOpts,
+  }) as unknown as FastifyInstance;
+  if (config.tls) {
+    app.log.info({ certFile: config.tls.certFile, subject: config.tls.subject, validTo: config.tls.validTo.toISOString() }, 'TLS: HTTPS and WSS');
+    const days = (config.tls.validTo.getTime() - Date.now()) / 86_400_000;
+    if (days < 14) app.log.warn({ validTo: config.tls.validTo.toISOString() }, `TLS certificate expires in ${days.toFixed(1)} days`);
+  }
 
   const pool = new WorkerPool(config, app.log);
-  const rooms = new RoomRegistry({ cfg: config, log: app.log, pickWorker: () => pool.pick() });
+  const totals = new WorkerTotals();
+  const rooms = new RoomRegistry({ cfg: config, log: app.log, pickWorker: () => pool.pick(), totals });
   const cluster = config.cluster
     ? new ClusterNode(config.cluster, app.log, rooms, pool, { prefix: opts.clusterPrefix })
     : null;
   const bus: CallEventBus = cluster ? cluster.bus : new LocalBus(app.log);
   publishLifecycle(rooms, bus, cluster?.self.id);
+  // WEBHOOK_URL: the app backend hears every call this node holds (signed, retried, never blocking).
+  const webhooks = config.webhook ? new WebhookSender(config.webhook, app.log.child({ subsystem: 'webhooks' })) : null;
+  const webhookWiring = webhooks ? callWebhooks(rooms, webhooks, app.log, cluster, bus) : null;
   // Before @fastify/websocket's own preClose (which closes every socket):
   // rooms first, so their sockets hear room_closed "shutdown".
   app.addHook('preClose', async () => { rooms.closeAll('shutdown'); });
@@ -95,7 +131,8 @@ export async function build(opts: BuildOptions = {}): Promise<FastifyInstance> {
   app.decorate('config', config);
   app.decorate('pool', pool);
   app.decorate('rooms', rooms);
-  app.decorate('metrics', createMetrics(rooms, pool, cluster));
+  app.decorate('metrics', createMetrics(rooms, pool, cluster, webhooks, totals));
+  app.decorate('webhooks', webhooks);
   app.decorate('cluster', cluster);
   app.decorate('bus', bus);
 
@@ -112,6 +149,13 @@ export async function build(opts: BuildOptions = {}): Promise<FastifyInstance> {
   });
   app.addHook('onClose', async () => {
     rooms.closeAll('shutdown');
+    if (webhooks) {
+      // call_ended of the rooms just closed (billing) gets a few seconds to go out.
+      const left = await webhooks.drain(WEBHOOK_DRAIN_MS);
+      if (left > 0) app.log.warn({ undelivered: left }, 'webhooks: shutting down with undelivered events');
+      webhooks.close();
+      webhookWiring?.close();
+    }
     await cluster?.stop();
     await bus.close();
     pool.close();
@@ -161,6 +205,8 @@ export async function build(opts: BuildOptions = {}): Promise<FastifyInstance> {
   await app.register(eventRoutes);
   await app.register(callEventRoutes);
   await app.register(clusterRoutes);
+  await app.register(statsRoutes);
+  await app.register(opsRoutes);
   await app.register(demoRoutes);
   if (config.devRoutes) {
     app.log.warn('RTC_DEV_ROUTES=1: development routes are on (POST /dev/token mints tokens for anyone)');

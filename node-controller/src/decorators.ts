@@ -5,6 +5,7 @@ import type { CallEventBus } from './events/bus';
 import type { Metrics } from './metrics';
 import type { RoomRegistry } from './rooms/registry';
 import type { WorkerPool } from './workers';
+import type { WebhookSender } from './webhooks/sender';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -16,6 +17,8 @@ declare module 'fastify' {
     cluster: ClusterNode | null;
     /** Call lifecycle events (in-process, or Redis pub/sub in cluster mode). */
     bus: CallEventBus;
+    /** WEBHOOK_URL set: the webhook sender; null otherwise. */
+    webhooks: WebhookSender | null;
   }
 }
 

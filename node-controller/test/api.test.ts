@@ -215,7 +215,7 @@ describe('RTC-04/05 producers and consumers', () => {
     assert.equal(producer.paused, true);
     const room = await api(app, 'GET', '/rtc/rooms/pc-1', bob.tok);
     assert.deepEqual(room.body.participants.find((p: any) => p.userId === 'alice').producers,
-      [{ id: producerId, kind: 'audio', paused: true }]);
+      [{ id: producerId, kind: 'audio', paused: true, silent: false }]);
     x = await api(app, 'POST', `/rtc/producers/${producerId}/resume`, alice.tok);
     assert.equal(x.status, 200);
     assert.equal(producer.paused, false);

@@ -22,9 +22,21 @@ export function rtcPorts(i: number): Record<string, string> {
   return { RTC_MIN_PORT: String(min), RTC_MAX_PORT: String(min + 119) };
 }
 
+/**
+ * A free TCP port outside the RTC port ranges: the kernel's ephemeral range
+ * (32768-60999 here) overlaps 40000-41000, where the nodes' workers bind
+ * their transports, so a port free now could be a worker's a moment later.
+ */
+export async function freeHttpPort(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port < 40000 || port > 41999) return port;
+  }
+}
+
 /** A node in this process, listening on a free port of 127.0.0.1. */
 export async function startNode(redisUrl: string, id: string, i: number, env: Record<string, string> = {}): Promise<TestNode> {
-  const port = await freePort();
+  const port = await freeHttpPort();
   const app = await startApp({
     REDIS_URL: redisUrl, NODE_ID: id, HOST: '127.0.0.1', PORT: String(port), CLUSTER_NODE_TTL_MS: '3000',
     ...rtcPorts(i), ...env,
@@ -69,7 +81,7 @@ export interface NodeProcess {
 /** `node dist/src/server.js` as a cluster node (own process group). Resolves once /healthz answers 200 (waitHealthy). */
 export async function spawnNode(redisUrl: string, id: string, i: number,
   opts: { env?: Record<string, string>; port?: number; waitHealthy?: boolean } = {}): Promise<NodeProcess> {
-  const port = opts.port ?? await freePort();
+  const port = opts.port ?? await freeHttpPort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     REDIS_URL: redisUrl, NODE_ID: id, HOST: '127.0.0.1', PORT: String(port),

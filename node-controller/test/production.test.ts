@@ -133,6 +133,26 @@ describe('RTC_DEV_ROUTES', () => {
   });
 });
 
+describe('request logs', () => {
+  test('a token in the query string (event socket, /ops) is not logged', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({ write(chunk, _enc, cb) { lines.push(chunk.toString()); cb(); } });
+    const config = loadConfig({ JWT_SECRET: SECRET, RTC_WORKERS: '1' });
+    const app = await build({ config, fastify: { logger: { level: 'info', stream } } });
+    await app.ready();
+    try {
+      const tok = userToken('log-1', 'alice');
+      await app.inject({ method: 'GET', url: `/rtc/capabilities?callId=log-1&token=${tok}` });
+      const all = lines.join('');
+      assert.ok(all.includes('token=***'), all);
+      assert.equal(all.includes(tok), false);
+      assert.equal(all.includes(tok.split('.')[2]), false);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('5xx', () => {
   test('the body carries a generic message and the request id; the cause is in the log', async () => {
     const lines: string[] = [];

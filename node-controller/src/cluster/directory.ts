@@ -152,6 +152,11 @@ export class CallDirectory {
     return recs.filter((r): r is NodeRecord => r !== undefined);
   }
 
+  /** The calls a node owns (its P node:<id>:calls set). */
+  async callsOf(id: string): Promise<string[]> {
+    return (await this.redis.smembers(`${this.prefix}node:${id}:calls`)).sort();
+  }
+
   /** Sweeps every node whose heartbeat expired (see SWEEP). -> the nodes swept, with their lost calls. */
   async sweep(): Promise<Array<{ node: string; lostCalls: number }>> {
     return this.sweepResult(await this.redis.sfuSweep(this.prefix, this.tombstoneTtl, '', ''));

@@ -163,6 +163,11 @@ export class ClusterNode {
     }
   }
 
+  /** A node whose heartbeat is this old is dead (CLUSTER_NODE_TTL_MS). */
+  get ttlMs(): number {
+    return this.cfg.nodeTtlMs;
+  }
+
   /** The directory entry of a call (undefined without one). */
   entry(callId: string): Promise<CallEntry | undefined> {
     return this.directory.lookup(callId);

@@ -47,7 +47,8 @@ return 'new'
  * force: that node, alive or not: a restarted node cleaning what its previous
  * process left, or a node leaving on shutdown (with its own instance: a no-op
  * if it was swept already). Each call the node still owned becomes a lost
- * tombstone and its channel gets call_lost. -> {id, lostCalls, id, lostCalls, ...}
+ * tombstone and its channel gets call_lost (with the room's id, openedAt,
+ * connectedAt and participants: the webhook of its end needs them). -> {id, lostCalls, id, lostCalls, ...}
  */
 export const SWEEP = `
 local P, tomb, force, inst = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -67,11 +68,13 @@ for _, id in ipairs(ids) do
     for _, c in ipairs(redis.call('SMEMBERS', set)) do
       local key = P .. 'call:' .. c
       if redis.call('HGET', key, 'node') == id then
+        local f = redis.call('HMGET', key, 'roomId', 'openedAt', 'connectedAt', 'participants')
         redis.call('HDEL', key, 'node')
         redis.call('HSET', key, 'state', 'lost', 'lostNode', id, 'lostAt', now)
         redis.call('PEXPIRE', key, tomb)
         redis.call('PUBLISH', P .. 'events:' .. c,
-          cjson.encode({ type = 'call_lost', callId = c, node = id, ts = nowN }))
+          cjson.encode({ type = 'call_lost', callId = c, node = id, ts = nowN, roomId = f[1] or nil,
+            openedAt = f[2] or nil, connectedAt = f[3] or nil, participants = f[4] or nil }))
         lost = lost + 1
       end
     end
@@ -108,8 +111,10 @@ ${NOW}
 if owner then
   -- its node's heartbeat expired: the call is lost (once), then starts afresh
   redis.call('SREM', P .. 'node:' .. owner .. ':calls', c)
+  local f = redis.call('HMGET', key, 'roomId', 'openedAt', 'connectedAt', 'participants')
   redis.call('PUBLISH', P .. 'events:' .. c,
-    cjson.encode({ type = 'call_lost', callId = c, node = owner, ts = nowN }))
+    cjson.encode({ type = 'call_lost', callId = c, node = owner, ts = nowN, roomId = f[1] or nil,
+      openedAt = f[2] or nil, connectedAt = f[3] or nil, participants = f[4] or nil }))
 end
 local best, bestLoad
 for _, id in ipairs(redis.call('SMEMBERS', P .. 'nodes')) do

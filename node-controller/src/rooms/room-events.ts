@@ -19,6 +19,8 @@ export type RoomEvent =
   | { type: 'consumer_closed'; consumerId: string; producerId: string }
   | { type: 'call_connected'; callId: string; at: string }
   | { type: 'silence' }
+  | { type: 'media_silence'; callId: string; producerId: string; userId: string; kind: string; lastRtpAt: string | null; silentSince: string }
+  | { type: 'media_resumed'; callId: string; producerId: string; userId: string; kind: string; silentMs: number }
   | { type: 'volumes'; volumes: Array<{ producerId: string; userId: string; volume: number }> }
   | { type: 'room_closed'; callId: string; reason: string };
 

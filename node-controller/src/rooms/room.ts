@@ -15,15 +15,24 @@ import { OpQueue } from './op-queue';
 import { RoomEvents, type EventSocket, type RoomEvent } from './room-events';
 import { Participant, noneReleased, type Released } from './participant';
 import { CallConnected } from './call-connected';
+import { CallClock } from './call-clock';
+import { MediaMonitor, OBSERVER_INTERVAL_MS, type ResumedInfo, type SilenceInfo } from './media-monitor';
 import { mediaCodecs } from './codecs';
+import { QualityStats, type WorkerTotals } from './quality';
 
 export type RoomState = 'opening' | 'open' | 'closing' | 'closed';
-export type RoomCloseReason = 'cleanup' | 'worker_died' | 'empty' | 'shutdown' | 'error' | 'node_lost';
+export type RoomCloseReason = 'cleanup' | 'worker_died' | 'empty' | 'shutdown' | 'error' | 'node_lost' | 'media_timeout';
+
+/** The participants' `volumes` event: the loudest few at or above this level (dBov). */
+const SPEAKING_THRESHOLD_DBOV = -70;
+const SPEAKING_MAX_ENTRIES = 10;
 
 export interface RoomDeps {
   cfg: Config;
   log: FastifyBaseLogger;
   pickWorker: () => types.Worker;
+  /** Per-worker packet and loss counters (/metrics), fed by the rooms' quality statistics. */
+  totals?: WorkerTotals;
 }
 
 /** What the room tells its registry's listeners (lifecycle events, the cluster directory). */
@@ -32,6 +41,10 @@ export interface RoomEventsMap {
   joined: [userId: string];
   left: [userId: string, reason: string];
   connected: [at: Date];
+  /** An audio producer had no RTP for RTC_SILENCE_THRESHOLD_MS. */
+  silence: [info: SilenceInfo];
+  /** ... and RTP again. */
+  resumed: [info: ResumedInfo];
   close: [reason: RoomCloseReason];
 }
 
@@ -43,9 +56,21 @@ export class Room extends EventEmitter<RoomEventsMap> {
   readonly participants = new Map<string, Participant>();
   readonly events = new RoomEvents();
   readonly callConnected: CallConnected;
+  /** Media silence per audio producer (RTC_SILENCE_THRESHOLD_MS / RTC_SILENCE_CLOSE_MS). */
+  readonly monitor: MediaMonitor;
+  /** The billable time: from call_connected, while two participants have media. */
+  readonly clock = new CallClock();
+  /** Set when the room closed: its reason, the billable milliseconds and who was still in. */
+  ended?: { reason: RoomCloseReason; at: Date; connectedDurationMs: number; participants: string[] };
+  /** The worker that holds the router (metrics per worker). */
+  workerSlot?: number;
+  /** Quality statistics per stream (GET /rtc/rooms/:callId/stats, /ops). */
+  readonly quality: QualityStats;
   readonly createdAt = new Date();
   readonly log: FastifyBaseLogger;
   private observer?: types.AudioLevelObserver;
+  /** The participants' speaking indicator last said `silence`. */
+  private speakingSilent = false;
   private readonly queue = new OpQueue();
   private emptyTimer?: NodeJS.Timeout;
   private initError?: unknown;
@@ -56,10 +81,33 @@ export class Room extends EventEmitter<RoomEventsMap> {
     this.callConnected = new CallConnected(
       () => this.participants.values(),
       (at) => {
+        this.clock.start(at.getTime());
         this.events.broadcast({ type: 'call_connected', callId, at: at.toISOString() });
         this.emit('connected', at);
       },
     );
+    this.quality = new QualityStats(() => this.participants.values(), {
+      intervalMs: deps.cfg.statsIntervalMs, windowS: deps.cfg.statsWindowS, slot: () => this.workerSlot, totals: deps.totals,
+    });
+    this.monitor = new MediaMonitor({ thresholdMs: deps.cfg.silenceThresholdMs, closeMs: deps.cfg.silenceCloseMs });
+    this.monitor.on('change', (at) => this.updateClock(at));
+    this.monitor.on('silence', (info) => {
+      this.log.warn({ ...info, lastRtpAt: iso(info.lastRtpAt) }, 'media silence: no RTP from this producer');
+      this.broadcast({ type: 'media_silence', callId, producerId: info.producerId, userId: info.userId, kind: info.kind,
+        lastRtpAt: iso(info.lastRtpAt), silentSince: new Date(info.silentSince).toISOString() });
+      this.emit('silence', info);
+    });
+    this.monitor.on('resumed', (info) => {
+      this.log.info(info, 'media resumed');
+      this.broadcast({ type: 'media_resumed', callId, producerId: info.producerId, userId: info.userId, kind: info.kind, silentMs: info.silentMs });
+      this.emit('resumed', info);
+    });
+    this.monitor.on('timeout', (info) => {
+      this.run(() => {
+        this.log.warn({ ...info, lastRtpAt: iso(info.lastRtpAt), closeMs: this.cfg.silenceCloseMs }, 'media timeout: ending the call');
+        this.close('media_timeout');
+      }).catch(() => undefined);
+    });
     this.queue.run(() => this.init()).catch(() => undefined);
   }
 
@@ -137,6 +185,7 @@ export class Room extends EventEmitter<RoomEventsMap> {
    * router, and counts what it really closed. Call inside run().
    */
   cleanup(): Released {
+    this.finishClock();
     this.state = 'closing';
     const released = noneReleased();
     const ps = [...this.participants.values()];
@@ -151,9 +200,13 @@ export class Room extends EventEmitter<RoomEventsMap> {
   /** Closes the room (idempotent): tells every socket room_closed, closes the router. */
   close(reason: RoomCloseReason): void {
     if (this.state === 'closed') return;
+    const connectedDurationMs = this.finishClock();
+    this.ended = { reason, at: new Date(), connectedDurationMs, participants: [...this.participants.keys()] };
     this.state = 'closed';
     clearTimeout(this.emptyTimer);
     this.callConnected.stop();
+    this.monitor.stop();
+    this.quality.stop();
     for (const p of this.participants.values()) p.stopGrace();
     this.events.broadcast({ type: 'room_closed', callId: this.callId, reason });
     this.events.close(1000, reason);
@@ -172,8 +225,34 @@ export class Room extends EventEmitter<RoomEventsMap> {
     if (this.open) this.events.sendTo(userId, event);
   }
 
-  /** Adds an audio producer to the level observer (best effort). */
+  /** The clock runs while at least two participants have media; `at`: when that changed. */
+  private updateClock(at: number): void {
+    if (this.state === 'closed') return;
+    let n = 0;
+    for (const userId of this.monitor.usersWithMedia()) if (this.participants.has(userId)) n++;
+    this.clock.set(n >= 2, at);
+  }
+
+  /**
+   * Stops the clock for a room that ends now: at the moment the second-to-last
+   * participant's media ended (now, or its last RTP if it had stopped before).
+   * -> the billable milliseconds.
+   */
+  private finishClock(): number {
+    const now = Date.now();
+    const ends: number[] = [];
+    for (const userId of this.monitor.usersWithMedia()) {
+      if (!this.participants.has(userId)) continue;
+      const end = this.monitor.mediaEnd(userId, now);
+      if (end !== undefined) ends.push(end);
+    }
+    ends.sort((a, b) => b - a);
+    return this.clock.end(ends.length >= 2 ? ends[1] : now);
+  }
+
+  /** Adds a producer to the silence monitor and, if audio, to the level observer (best effort). */
   observeAudio(producer: types.Producer): void {
+    this.monitor.track(producer, String(producer.appData.userId ?? ''));
     if (producer.kind !== 'audio' || !this.observer || this.observer.closed) return;
     this.observer.addProducer({ producerId: producer.id }).catch((err) => {
       this.log.warn({ err, producerId: producer.id }, 'audio level observer: addProducer failed');
@@ -207,26 +286,41 @@ export class Room extends EventEmitter<RoomEventsMap> {
       this.router = router;
       router.on('workerclose', () => this.close('worker_died'));
       if (this.state !== 'opening') { router.close(); return; }
-      const observer = await router.createAudioLevelObserver({ maxEntries: 10, threshold: -70, interval: 1000 });
+      // One observer serves both the silence monitor and the participants'
+      // speaking indicator: at -127 dBov every producer with audio packets in
+      // an interval is listed (the monitor's "RTP arrived"); the `volumes`
+      // event keeps the loudest few at -70 dBov or more, `silence` when none.
+      const observer = await router.createAudioLevelObserver({ maxEntries: 256, threshold: -127, interval: OBSERVER_INTERVAL_MS });
       this.observer = observer;
-      observer.on('volumes', (volumes) => this.broadcast({
-        type: 'volumes',
-        volumes: volumes.map((v) => ({
-          producerId: v.producer.id,
-          userId: String(v.producer.appData.userId ?? ''),
-          volume: v.volume,
-        })),
-      }));
-      observer.on('silence', () => this.broadcast({ type: 'silence' }));
+      observer.on('volumes', (volumes) => {
+        this.monitor.onVolumes(volumes.map((v) => v.producer.id));
+        this.speaking(volumes.filter((v) => v.volume >= SPEAKING_THRESHOLD_DBOV).slice(0, SPEAKING_MAX_ENTRIES));
+      });
+      observer.on('silence', () => this.speaking([]));
+      this.workerSlot = Number(worker.appData.slot ?? 0);
       if (this.state !== 'opening') return;
       this.state = 'open';
       this.log.info({ workerPid: worker.pid, routerId: router.id }, 'room opened');
       this.emit('open');
+      this.quality.start();
       this.startEmptyTimer();
     } catch (err) {
       this.initError = err;
       this.log.error({ err }, 'room could not be created');
       this.close('error');
+    }
+  }
+
+  private speaking(volumes: Array<{ producer: types.Producer; volume: number }>): void {
+    if (volumes.length > 0) {
+      this.speakingSilent = false;
+      this.broadcast({
+        type: 'volumes',
+        volumes: volumes.map((v) => ({ producerId: v.producer.id, userId: String(v.producer.appData.userId ?? ''), volume: v.volume })),
+      });
+    } else if (!this.speakingSilent) {
+      this.speakingSilent = true;
+      this.broadcast({ type: 'silence' });
     }
   }
 
@@ -252,6 +346,10 @@ export class Room extends EventEmitter<RoomEventsMap> {
     }, this.cfg.emptyRoomTimeoutMs);
     this.emptyTimer.unref();
   }
+}
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
 }
 
 export function errorMessage(err: unknown): string {

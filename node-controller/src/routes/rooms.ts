@@ -25,6 +25,8 @@ const roomSchema = {
     createdAt: { type: 'string' },
     connected: { type: 'boolean' },
     connectedAt: { type: ['string', 'null'] },
+    /** The billable time so far: from call_connected, while two participants have media. */
+    connectedDurationMs: { type: 'integer' },
     participants: {
       type: 'array',
       items: {
@@ -38,7 +40,11 @@ const roomSchema = {
             type: 'array',
             items: {
               type: 'object',
-              properties: { id: { type: 'string' }, kind: { type: 'string' }, paused: { type: 'boolean' } },
+              properties: {
+                id: { type: 'string' }, kind: { type: 'string' }, paused: { type: 'boolean' },
+                /** The silence monitor reported it (no RTP for RTC_SILENCE_THRESHOLD_MS). */
+                silent: { type: 'boolean' },
+              },
             },
           },
         },
@@ -56,12 +62,15 @@ function describeRoom(app: FastifyInstance, room: Room) {
     createdAt: room.createdAt.toISOString(),
     connected: room.callConnected.connected,
     connectedAt: room.callConnected.at?.toISOString() ?? null,
+    connectedDurationMs: room.clock.durationMs(),
     participants: [...room.participants.values()].map((p) => ({
       userId: p.userId,
       online: room.events.has(p.userId),
       transports: p.transports.size,
       consumers: p.consumers.size,
-      producers: [...p.producers.values()].map((pr) => ({ id: pr.id, kind: pr.kind, paused: pr.paused })),
+      producers: [...p.producers.values()].map((pr) => ({
+        id: pr.id, kind: pr.kind, paused: pr.paused, silent: room.monitor.state(pr.id)?.silent ?? false,
+      })),
     })),
   };
 }

@@ -140,9 +140,10 @@ const chromiumArgs = [
 /**
  * One Chromium process for one user (launchServer, so the test can SIGKILL
  * it): -> {page, kill(), close(), consoleLines}. The page is loaded from the
- * controller's own URL (Chromium's local-network-access checks).
+ * controller's own URL (Chromium's local-network-access checks); `ready`
+ * (run in the page) says it has loaded (default: the demo page's window.demo).
  */
-export async function openUser(url, label) {
+export async function openUser(url, label, { ready = () => !!window.demo } = {}) {
   if (!fs.existsSync(chromiumPath)) throw new Error(`${chromiumPath} not found: run "bash scripts/setup.sh --e2e"`);
   const { chromium } = requireDev('playwright-core');
   const server = await chromium.launchServer({ executablePath: chromiumPath, headless: true, args: chromiumArgs, timeout: 30_000 });
@@ -152,7 +153,7 @@ export async function openUser(url, label) {
   page.on('console', (m) => { consoleLines.push(`[${label} ${m.type()}] ${m.text()}`); });
   page.on('pageerror', (e) => { consoleLines.push(`[${label} pageerror] ${e.message}`); });
   await page.goto(url, { waitUntil: 'load', timeout: 15_000 });
-  await page.waitForFunction(() => !!window.demo, null, { timeout: 10_000 });
+  await page.waitForFunction(ready, null, { timeout: 10_000 });
   const proc = server.process();
   return {
     label,
