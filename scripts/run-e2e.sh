@@ -6,7 +6,8 @@
 #   werift   a second WebRTC stack (werift): an Opus round trip
 #   ffmpeg   ffmpeg -> PlainTransports -> SFU -> PlainTransports -> ffmpeg recording
 #   quality  Chromium 1280x720 VP8: bandwidth estimate and resolution on a clean path,
-#            simulcast under a 600 kbit/s limit, 5 % uplink loss repaired (relays in the path)
+#            simulcast under a 600 kbit/s limit, 5 % uplink loss repaired (relays in the path),
+#            VP8 and H264 L1T3 frame rate following the preferred temporal layer
 #
 #   bash scripts/run-e2e.sh [--no-setup] [harness|browser|werift|ffmpeg|quality ...]
 #

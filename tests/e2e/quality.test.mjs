@@ -109,7 +109,7 @@ const median = (a) => {
   return s.length ? s[Math.floor(s.length / 2)] : NaN;
 };
 
-test('quality steady: 1280x720 VP8 keeps its resolution and A sees >= 1.5 Mbit/s', { timeout: 120_000, skip: only && !only.includes('steady') }, async (t) => {
+test('quality steady: 1280x720 VP8 keeps its resolution and A sees >= 1.5 Mbit/s', { timeout: 120_000, skip: only !== null && !only.includes('steady') }, async (t) => {
   const ctx = await setup(t, { publish: { width: 1280, height: 720, fps: 30 } });
   await withDiagnostics(async () => {
     const s = await samples(ctx, 40_000);
@@ -138,7 +138,7 @@ test('quality steady: 1280x720 VP8 keeps its resolution and A sees >= 1.5 Mbit/s
   }, ctx.diagnostics);
 });
 
-test('quality simulcast: a 600 kbit/s path to B moves its consumer down and back up without freezing', { timeout: 150_000, skip: only && !only.includes('simulcast') }, async (t) => {
+test('quality simulcast: a 600 kbit/s path to B moves its consumer down and back up without freezing', { timeout: 150_000, skip: only !== null && !only.includes('simulcast') }, async (t) => {
   const ctx = await setup(t, { publish: { width: 1280, height: 720, fps: 30, simulcast: true }, relays: { recv: {} } });
   await withDiagnostics(async () => {
     const relay = ctx.server.state.relays.recv;
@@ -216,7 +216,7 @@ test('quality simulcast: a 600 kbit/s path to B moves its consumer down and back
 });
 
 for (const codec of ['vp8', 'h264']) {
-  test(`quality temporal (${codec}): B's frame rate follows its preferred temporal layer`, { timeout: 120_000, skip: only && !only.includes('temporal') }, async (t) => {
+  test(`quality temporal (${codec}): B's frame rate follows its preferred temporal layer`, { timeout: 120_000, skip: only !== null && !only.includes('temporal') }, async (t) => {
     const ctx = await setup(t, { publish: { width: 640, height: 360, fps: 30, codec, scalabilityMode: 'L1T3' } });
     await withDiagnostics(async () => {
       const fpsOver = async (ms) => {
@@ -257,7 +257,7 @@ for (const codec of ['vp8', 'h264']) {
   });
 }
 
-test('quality loss: 5 % loss on A\'s uplink is repaired (B loses < 1 %), A reports NACKs', { timeout: 120_000, skip: only && !only.includes('loss') }, async (t) => {
+test('quality loss: 5 % loss on A\'s uplink is repaired (B loses < 1 %), A reports NACKs', { timeout: 120_000, skip: only !== null && !only.includes('loss') }, async (t) => {
   const ctx = await setup(t, { publish: { width: 1280, height: 720, fps: 30 }, relays: { send: { up: { lossPct: 5 } } } });
   await withDiagnostics(async () => {
     const first = await ctx.sample();
