@@ -27,6 +27,7 @@ typedef struct tcodec {
   uint8_t channels; /* 0: none */
   uint8_t apt;      /* RTX: the associated payload type */
   bool nack, pli, fir;
+  bool usedtx; /* Opus: the usedtx=1 parameter */
 } tcodec_t;
 
 typedef struct tenc {
@@ -75,20 +76,23 @@ static inline fb_ref_t rtc_build_params(fb_builder_t *b, const trtp_t *r) {
   for (size_t i = 0; i < r->ncodecs; i++) {
     const tcodec_t *c = &r->codecs[i];
     fb_ref_t mime = fb_create_cstring(b, c->mime);
-    fb_ref_t params = 0;
-    if (c->apt != 0) {
-      fb_ref_t name = fb_create_cstring(b, "apt");
+    fb_ref_t pv[2];
+    size_t np = 0;
+    const char *pnames[2];
+    int32_t pvals[2];
+    if (c->apt != 0) pnames[np] = "apt", pvals[np++] = c->apt;
+    if (c->usedtx) pnames[np] = "usedtx", pvals[np++] = 1;
+    for (size_t k = 0; k < np; k++) {
+      fb_ref_t name = fb_create_cstring(b, pnames[k]);
       FBS_RtpParameters_Integer32_start(b);
-      FBS_RtpParameters_Integer32_add_value(b, c->apt);
+      FBS_RtpParameters_Integer32_add_value(b, pvals[k]);
       fb_ref_t v = FBS_RtpParameters_Integer32_end(b);
       FBS_RtpParameters_Parameter_start(b);
       FBS_RtpParameters_Parameter_add_name(b, name);
       FBS_RtpParameters_Parameter_add_value(b, FBS_RtpParameters_Value_Integer32, v);
-      fb_ref_t p = FBS_RtpParameters_Parameter_end(b);
-      params = fb_create_vec_refs(b, &p, 1);
-    } else {
-      params = fb_create_vec_refs(b, NULL, 0);
+      pv[k] = FBS_RtpParameters_Parameter_end(b);
     }
+    fb_ref_t params = fb_create_vec_refs(b, pv, np);
     fb_ref_t fb = rtc_build_feedback(b, c);
     FBS_RtpParameters_RtpCodecParameters_start(b);
     FBS_RtpParameters_RtpCodecParameters_add_mime_type(b, mime);

@@ -393,6 +393,7 @@ typedef struct harness {
   uint16_t nacked[64];
   size_t nnacked;
   int producer_paused_events;
+  int score_events;
   int consumers_closed;
 } harness_t;
 
@@ -436,7 +437,14 @@ static void h_send_rtcp(void *arg, sfu_producer_t *p, const uint8_t *buf, size_t
   }
 }
 
-static const sfu_producer_listener_t h_plistener = {h_on_rtp, h_on_paused, h_on_level, h_send_rtcp};
+static void h_on_score(void *arg, sfu_producer_t *p) {
+  harness_t *h = arg;
+  (void)p;
+  h->score_events++;
+  for (size_t i = 0; i < h->nc; i++) sfu_consumer_producer_score(h->c[i]);
+}
+
+static const sfu_producer_listener_t h_plistener = {h_on_rtp, h_on_paused, h_on_level, h_send_rtcp, h_on_score};
 
 static void h_consumer_send(void *arg, sfu_consumer_t *c, sfu_rtp_packet_t *pkt, bool is_rtx) {
   harness_t *h = arg;
@@ -470,7 +478,7 @@ static const tcodec_t VP8_CONSUMER[2] = {
 static const tcodec_t H264[1] = {{.mime = "video/H264", .pt = 96, .clock = 90000, .nack = true, .pli = true}};
 static const tcodec_t H264_CONSUMER[1] = {{.mime = "video/H264", .pt = 101, .clock = 90000, .nack = true, .pli = true}};
 /* The video codecs of the next producer and consumers (VP8 when NULL). */
-static const tcodec_t *h_video, *h_video_consumer;
+static const tcodec_t *h_video, *h_video_consumer, *h_audio;
 
 #define MAPPED 5000u
 
@@ -481,7 +489,7 @@ static void h_open(void) {
 
 static void h_producer(bool video, const tenc_t *encs, size_t n, const text_t *exts, size_t nexts) {
   char err[256] = "";
-  trtp_t r = {.mid = "0", .codecs = video ? (h_video ? h_video : VP8) : &OPUS,
+  trtp_t r = {.mid = "0", .codecs = video ? (h_video ? h_video : VP8) : (h_audio ? h_audio : &OPUS),
               .ncodecs = video ? (h_video ? 1 : 2) : 1, .encs = encs, .nencs = n, .exts = exts, .nexts = nexts};
   fb_table_t req = rtc_produce_req("p1", video, &r, MAPPED, false);
   assert_int_equal(sfu_producer_create(&H.env.ctx, &h_plistener, &H, req, &H.p, err, sizeof(err)), 0);
@@ -1117,6 +1125,53 @@ static void test_pipe_consumer(void **state) {
   h_close();
 }
 
+/* RTP inactivity (mediasoup's RtpStreamRecv): no packet for 1.5 s (5 s with
+ * Opus DTX) sets the stream's score to 0, once, told to the parent (and so
+ * the consumers); the next packet sets it back to 10; a receiver report in
+ * between keeps the 0. */
+static void test_producer_inactivity_score(void **state) {
+  (void)state;
+  h_open();
+  const tenc_t enc = {.ssrc = 1111};
+  h_producer(false, &enc, 1, NULL, 0);
+  h_consumer("c1", false, FBS_RtpParameters_Type_SIMPLE, 1, -1, false, false, false);
+  uint8_t pl[20] = {1};
+  uint16_t seq = 1;
+  uint64_t now = 1000;
+  for (; now < 1200; now += 20) h_in(100, seq++, (uint32_t)now * 48, 1111, pl, sizeof(pl), NULL, 0, now);
+  sfu_rtp_stream_t *s = &H.p->encodings[0].stream;
+  uint64_t last = now - 20;
+  sfu_producer_check_activity(H.p, last + SFU_PRODUCER_INACTIVE_MS - 1);
+  assert_int_equal(s->score, 10);
+  assert_int_equal(H.score_events, 0);
+  sfu_producer_check_activity(H.p, last + SFU_PRODUCER_INACTIVE_MS);
+  assert_int_equal(s->score, 0);
+  assert_int_equal(H.score_events, 1);
+  sfu_producer_check_activity(H.p, last + 3000);
+  assert_int_equal(H.score_events, 1); /* once */
+  sfu_rtcp_rb_t rb[4];
+  assert_int_equal(sfu_producer_fill_rr(H.p, rb, 4, last + 3100), 1);
+  assert_int_equal(s->score, 0);
+  now = last + 3200;
+  h_in(100, seq++, (uint32_t)now * 48, 1111, pl, sizeof(pl), NULL, 0, now);
+  assert_int_equal(s->score, 10);
+  assert_int_equal(H.score_events, 2);
+  h_close();
+
+  /* Opus DTX: 5 s */
+  h_open();
+  static const tcodec_t OPUS_DTX = {.mime = "audio/opus", .pt = 100, .clock = 48000, .channels = 2, .usedtx = true};
+  h_audio = &OPUS_DTX;
+  h_producer(false, &enc, 1, NULL, 0);
+  h_audio = NULL;
+  h_in(100, 1, 960, 1111, pl, sizeof(pl), NULL, 0, 1000);
+  sfu_producer_check_activity(H.p, 1000 + SFU_PRODUCER_INACTIVE_MS);
+  assert_int_equal(H.score_events, 0);
+  sfu_producer_check_activity(H.p, 1000 + SFU_PRODUCER_INACTIVE_DTX_MS);
+  assert_int_equal(H.score_events, 1);
+  h_close();
+}
+
 static void test_inactive_consumer(void **state) {
   (void)state;
   h_open();
@@ -1159,6 +1214,7 @@ int main(void) {
       cmocka_unit_test(test_simulcast_temporal_allocation),
       cmocka_unit_test(test_h264_dependency_descriptor),
       cmocka_unit_test(test_pipe_consumer),
+      cmocka_unit_test(test_producer_inactivity_score),
       cmocka_unit_test(test_inactive_consumer),
   };
   if (getenv("SFU_TEST_FILTER") != NULL) cmocka_set_test_filter(getenv("SFU_TEST_FILTER"));

@@ -60,6 +60,14 @@ static void sfu__on_producer_rtp(void *arg, sfu_producer_t *p, const sfu_rtp_pac
   }
 }
 
+static void sfu__on_producer_score(void *arg, sfu_producer_t *p) {
+  sfu_list_t *it;
+  (void)arg;
+  sfu_list_foreach(it, &p->consumers) {
+    sfu_consumer_producer_score(sfu_container_of(it, sfu_consumer_t, producer_link));
+  }
+}
+
 static void sfu__on_producer_audio_level(void *arg, sfu_producer_t *p, uint8_t level) {
   sfu_router_t *r = arg;
   sfu_list_t *it;
@@ -88,6 +96,7 @@ static const sfu_transport_listener_t sfu__transport_listener = {
     .on_producer_paused = sfu__on_producer_paused,
     .on_producer_rtp = sfu__on_producer_rtp,
     .on_producer_audio_level = sfu__on_producer_audio_level,
+    .on_producer_score = sfu__on_producer_score,
     .get_producer = sfu__get_producer,
     .on_consumer_new = sfu__on_consumer_new,
     .on_consumer_closed = sfu__on_consumer_closed,

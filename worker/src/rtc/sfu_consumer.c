@@ -475,6 +475,10 @@ static void sfu__send_score(sfu_consumer_t *c) {
                  body);
 }
 
+void sfu_consumer_producer_score(sfu_consumer_t *c) {
+  if (!c->closed) sfu__send_score(c);
+}
+
 void sfu_consumer_on_rr(sfu_consumer_t *c, const sfu_rtcp_rb_t *rb, uint64_t now_ms) {
   uint8_t before = c->stream.score;
   sfu_rtp_stream_on_rr(&c->stream, rb, now_ms);

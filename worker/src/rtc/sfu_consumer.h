@@ -119,6 +119,8 @@ void sfu_consumer_send_rtp(sfu_consumer_t *c, const sfu_rtp_packet_t *pkt, uint6
 void sfu_consumer_producer_paused(sfu_consumer_t *c, bool paused);
 /* The router unlinked it from its closed producer: tells Node, then the parent. */
 void sfu_consumer_producer_closed(sfu_consumer_t *c);
+/* Its producer's scores changed: a score notification (mediasoup's consumers report producerScore(s)). */
+void sfu_consumer_producer_score(sfu_consumer_t *c);
 void sfu_consumer_transport_connected(sfu_consumer_t *c, uint64_t now_ms);
 void sfu_consumer_transport_disconnected(sfu_consumer_t *c);
 

@@ -253,6 +253,11 @@ void sfu_producer_close(sfu_producer_t *p) {
     uv_close((uv_handle_t *)p->nack_timer, sfu__timer_closed);
     p->nack_timer = NULL;
   }
+  if (p->activity_timer != NULL) {
+    p->activity_timer->data = NULL;
+    uv_close((uv_handle_t *)p->activity_timer, sfu__timer_closed);
+    p->activity_timer = NULL;
+  }
   sfu_ctx_defer(p->ctx, &p->closing, sfu__reap);
 }
 
@@ -410,6 +415,44 @@ static void sfu__read_dd(sfu_producer_t *p, sfu_producer_encoding_t *pe, sfu_rtp
   }
 }
 
+/* ---- activity ---- */
+
+static void sfu__score_changed(sfu_producer_t *p) {
+  sfu__send_score(p);
+  if (p->listener->on_score != NULL) p->listener->on_score(p->listener_arg, p);
+}
+
+void sfu_producer_check_activity(sfu_producer_t *p, uint64_t now_ms) {
+  bool changed = false;
+  for (size_t i = 0; i < p->nencodings; i++) {
+    sfu_rtp_stream_t *s = &p->encodings[i].stream;
+    uint64_t limit = s->params.use_dtx ? SFU_PRODUCER_INACTIVE_DTX_MS : SFU_PRODUCER_INACTIVE_MS;
+    if (!p->encodings[i].stream_active || s->inactive || s->packets == 0 || now_ms - s->last_recv_ms < limit) continue;
+    s->inactive = true;
+    if (s->score != 0) changed = true;
+    s->score = 0;
+  }
+  if (changed) sfu__score_changed(p);
+}
+
+static void sfu__activity_timer_cb(uv_timer_t *t) {
+  sfu_producer_t *p = t->data;
+  if (p == NULL || p->closed) return;
+  sfu_producer_check_activity(p, uv_now(p->ctx->loop));
+}
+
+static void sfu__activity_timer_start(sfu_producer_t *p) {
+  if (p->activity_timer != NULL) return;
+  if ((p->activity_timer = malloc(sizeof(*p->activity_timer))) == NULL) return;
+  if (uv_timer_init(p->ctx->loop, p->activity_timer) != 0) {
+    free(p->activity_timer);
+    p->activity_timer = NULL;
+    return;
+  }
+  p->activity_timer->data = p;
+  uv_timer_start(p->activity_timer, sfu__activity_timer_cb, SFU_PRODUCER_ACTIVITY_CHECK_MS, SFU_PRODUCER_ACTIVITY_CHECK_MS);
+}
+
 /* The tail of the media path: observers, router form, fan-out. */
 static inline void sfu__forward(sfu_producer_t *p, sfu_producer_encoding_t *pe, sfu_rtp_packet_t *pkt, uint8_t mapped_pt,
                                 uint64_t now_ms) {
@@ -426,6 +469,13 @@ static inline void sfu__forward(sfu_producer_t *p, sfu_producer_encoding_t *pe, 
   if (!p->scored) {
     p->scored = true;
     sfu__send_score(p);
+    sfu__activity_timer_start(p);
+  }
+  if (pe->stream.inactive) {
+    /* media again after a silence */
+    pe->stream.inactive = false;
+    pe->stream.score = 10;
+    sfu__score_changed(p);
   }
   /* Audio level for observers (before ids are rewritten). */
   if (p->audio_level_ext_id != 0 && p->observer_count > 0) {
@@ -547,7 +597,7 @@ size_t sfu_producer_fill_rr(sfu_producer_t *p, sfu_rtcp_rb_t *rbs, size_t max, u
     if (!p->encodings[i].stream_active) continue;
     uint8_t before = p->encodings[i].stream.score;
     sfu_rtp_stream_fill_rr(&p->encodings[i].stream, &rbs[n++], now_ms);
-    if (p->encodings[i].stream.score != before) sfu__send_score(p);
+    if (p->encodings[i].stream.score != before) sfu__score_changed(p);
   }
   return n;
 }

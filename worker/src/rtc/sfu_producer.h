@@ -29,6 +29,8 @@ typedef struct sfu_producer_listener {
   void (*on_audio_level)(void *arg, sfu_producer_t *p, uint8_t level);
   /* RTCP for the remote sender (PLI/FIR). */
   void (*send_rtcp)(void *arg, sfu_producer_t *p, const uint8_t *buf, size_t len);
+  /* A stream's score changed (its consumers report the producer's scores). May be NULL. */
+  void (*on_score)(void *arg, sfu_producer_t *p);
 } sfu_producer_listener_t;
 
 /* Internal header extension ids: FBS RtpHeaderExtensionUri value + 1. */
@@ -77,6 +79,7 @@ struct sfu_producer {
   sfu_list_t consumers; /* sfu_consumer_t.producer_link: maintained by the router */
   unsigned observer_count; /* RTP observers watching this producer */
   uv_timer_t *nack_timer;  /* SFU_NACK_TIMER_MS while NACKs wait; separate allocation */
+  uv_timer_t *activity_timer; /* SFU_PRODUCER_ACTIVITY_CHECK_MS once media came; separate allocation */
   uint64_t packets_in;
   bool closed;
   bool scored;
@@ -105,6 +108,15 @@ sfu_producer_rtp_result_t sfu_producer_receive_rtp(sfu_producer_t *p, sfu_rtp_pa
 void sfu_producer_receive_sr(sfu_producer_t *p, const sfu_rtcp_sr_t *sr, uint64_t now_ms);
 /* Fills RR blocks for every active stream; returns how many (<= max). */
 size_t sfu_producer_fill_rr(sfu_producer_t *p, sfu_rtcp_rb_t *rbs, size_t max, uint64_t now_ms);
+/* RTP inactivity (mediasoup's RtpStreamRecv): a stream without RTP for
+ * SFU_PRODUCER_INACTIVE_MS (SFU_PRODUCER_INACTIVE_DTX_MS when Opus DTX is on)
+ * gets score 0, notified; its next packet sets it back to 10. Checked every
+ * SFU_PRODUCER_ACTIVITY_CHECK_MS by the producer's timer; exposed for tests. */
+#define SFU_PRODUCER_INACTIVE_MS 1500u
+#define SFU_PRODUCER_INACTIVE_DTX_MS 5000u
+#define SFU_PRODUCER_ACTIVITY_CHECK_MS 250u
+void sfu_producer_check_activity(sfu_producer_t *p, uint64_t now_ms);
+
 /* A consumer needs a key frame of the encoding with this mapped SSRC. */
 void sfu_producer_request_key_frame(sfu_producer_t *p, uint32_t mapped_ssrc, uint64_t now_ms);
 

@@ -163,9 +163,10 @@ void sfu_rtp_stream_fill_rr(sfu_rtp_stream_t *s, sfu_rtcp_rb_t *rb, uint64_t now
     rb->lsr = s->last_sr_mid;
     rb->dlsr = (uint32_t)((now_ms - s->last_sr_ms) * 65536 / 1000);
   }
-  /* Score from the loss of the last interval: 10 = none, 0 = 50% or worse. */
+  /* Score from the loss of the last interval: 10 = none, 0 = 50% or worse;
+   * an inactive stream stays at 0. */
   unsigned loss_pct = (unsigned)s->fraction_lost * 100 / 256;
-  s->score = loss_pct >= 50 ? 0 : (uint8_t)(10 - loss_pct / 5);
+  if (!s->inactive) s->score = loss_pct >= 50 ? 0 : (uint8_t)(10 - loss_pct / 5);
 }
 
 /* ---- send side ---- */

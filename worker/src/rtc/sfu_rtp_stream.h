@@ -66,6 +66,7 @@ typedef struct sfu_rtp_stream {
   uint32_t jitter;
   float rtt_ms;
   uint8_t score;
+  bool inactive; /* no RTP for a while (receive side): score 0 until the next packet */
   sfu_rate_t rate;
   /* receive side, video with temporal (and VP9 spatial) layers: bytes per layer */
   bool has_tl;

@@ -151,10 +151,16 @@ static void sfu__producer_send_rtcp(void *arg, sfu_producer_t *p, const uint8_t 
   sfu_transport_send_rtcp(arg, buf, len);
 }
 
+static void sfu__producer_on_score(void *arg, sfu_producer_t *p) {
+  sfu_transport_t *t = arg;
+  if (t->listener->on_producer_score != NULL) t->listener->on_producer_score(t->listener_arg, p);
+}
+
 static const sfu_producer_listener_t sfu__producer_listener = {
     .on_rtp = sfu__producer_on_rtp,
     .on_paused = sfu__producer_on_paused,
     .on_audio_level = sfu__producer_on_audio_level,
+    .on_score = sfu__producer_on_score,
     .send_rtcp = sfu__producer_send_rtcp,
 };
 

@@ -49,6 +49,7 @@ typedef struct sfu_transport_listener {
   void (*on_producer_paused)(void *arg, sfu_producer_t *p, bool paused);
   void (*on_producer_rtp)(void *arg, sfu_producer_t *p, const sfu_rtp_packet_t *pkt, uint64_t now_ms);
   void (*on_producer_audio_level)(void *arg, sfu_producer_t *p, uint8_t level);
+  void (*on_producer_score)(void *arg, sfu_producer_t *p);
   /* The producer a consumer would consume, by id, or NULL. */
   sfu_producer_t *(*get_producer)(void *arg, const char *id, size_t len);
   /* A new consumer of p (the router links them), and one the transport unlinked and is closing. */
