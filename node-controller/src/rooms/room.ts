@@ -1,5 +1,6 @@
-// One call's room: a router on one worker, its participants, their event
-// sockets, the audio level observer and call_connected detection.
+// One call's room: its routers (a home router, and routers on other workers
+// of this node once it outgrows one: room-routers.ts), its participants,
+// their event sockets, the audio level observer and call_connected detection.
 //
 // Lifecycle: opening (router being created) -> open -> closing (cleanup
 // running) -> closed. Every operation goes through run(), one at a time;
@@ -67,7 +68,7 @@ export class Room extends EventEmitter<RoomEventsMap> {
   readonly clock = new CallClock();
   /** Set when the room closed: its reason, the billable milliseconds and who was still in. */
   ended?: { reason: RoomCloseReason; at: Date; connectedDurationMs: number; participants: string[] };
-  /** The worker that holds the router (metrics per worker). */
+  /** The worker that holds the home router. */
   workerSlot?: number;
   /** Quality statistics per stream (GET /rtc/rooms/:callId/stats, /ops). */
   readonly quality: QualityStats;
