@@ -207,6 +207,14 @@ describe('a room on two workers', () => {
       assert.match(metrics, new RegExp(`^sfu_worker_rooms\\{worker="${rr.slot}"\\} 1$`, 'm'));
     }
 
+    // Pause and resume of a producer reach the consumers of its pipes on the other router.
+    const aliceOfCarol = room.participants.get('alice')!.consumers.get(a.consuming.get(c.producerId)!.id)!;
+    assert.equal((await api(app, 'POST', `/rtc/producers/${c.producerId}/pause`, c.peer.tok)).status, 200);
+    await until(() => aliceOfCarol.producerPaused, 3000, 'pause piped');
+    assert.equal((await api(app, 'POST', `/rtc/producers/${c.producerId}/resume`, c.peer.tok)).status, 200);
+    await until(() => !aliceOfCarol.producerPaused, 3000, 'resume piped');
+    await everyoneHears(ms);
+
     // carol leaves: her producer's pipe home closes, the others' consumers of it close.
     const left = await api(app, 'DELETE', `/rtc/rooms/${callId}/participants/me`, c.peer.tok);
     assert.deepEqual(left.body, { left: true, released: { transports: 3, producers: 1, consumers: 3 } });
@@ -364,6 +372,63 @@ describe('a room on two workers: lost socket and reconnect', () => {
     stop([a, b]);
     await sleep(50);
     await api(app, 'DELETE', `/rtc/rooms/${callId}/cleanup`, serviceToken());
+    assert.deepEqual(await workerObjects(app), { routers: 0, transports: 0, producers: 0, consumers: 0, observers: 0, handlers: 0 });
+  });
+});
+
+describe('a room past its limit goes to the least loaded other worker', () => {
+  let app: FastifyInstance;
+  before(async () => {
+    app = await startApp({ RTC_WORKERS: '3', RTC_MAX_CONSUMERS_PER_WORKER: String(LIMIT), ...workerEnv() });
+  });
+  after(() => app.close());
+
+  /** REST only: RTC-01, a send transport and an Opus producer (no RTP), a recv transport. */
+  async function restMember(callId: string, userId: string) {
+    const peer = await join(app, callId, userId);
+    const send = await transport(app, peer, 'send');
+    const pr = await api(app, 'POST', '/rtc/producers', peer.tok, { callId, transportId: send, kind: 'audio', rtpParameters: opusParameters() });
+    assert.equal(pr.status, 201);
+    return { peer, producerId: pr.body.producerId as string, recv: await transport(app, peer, 'recv') };
+  }
+  async function restConsume(who: Awaited<ReturnType<typeof restMember>>, from: Awaited<ReturnType<typeof restMember>>) {
+    const r = await api(app, 'POST', '/rtc/consumers', who.peer.tok,
+      { callId: who.peer.callId, transportId: who.recv, producerId: from.producerId, rtpCapabilities: who.peer.rtpCapabilities });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  }
+
+  test('three workers: the overflow goes to the worker with the fewest consumers', async (t) => {
+    if (!app.pool.pipeSupported) {
+      t.skip(NO_PIPES);
+      return;
+    }
+    // call 1 on one worker, call 2 (4 consumers) on another: call 1's overflow goes to the third.
+    const a = await restMember('mw-5a', 'alice');
+    const b = await restMember('mw-5a', 'bob');
+    await restConsume(a, b);
+    await restConsume(b, a);
+    const x = await restMember('mw-5b', 'xavier');
+    const y = await restMember('mw-5b', 'yves');
+    const z = await restMember('mw-5b', 'zoe');
+    for (const [p, q] of [[x, y], [y, x], [z, x], [z, y]] as const) await restConsume(p, q);
+    const r1 = app.rooms.get('mw-5a')!;
+    const r2 = app.rooms.get('mw-5b')!;
+    const slot1 = r1.routers.home!.slot;
+    const slot2 = r2.routers.home!.slot;
+    assert.notEqual(slot1, slot2);
+    assert.equal(r2.routers.live.length, 1, 'call 2 stays on one worker: each participant found its router under the limit');
+    // call 3 (one participant, no consumer) on the third worker: the two other workers have one router each,
+    // the one of call 2 with 4 consumers, this one with none.
+    await join(app, 'mw-5c', 'walter');
+    const slot3 = app.rooms.get('mw-5c')!.routers.home!.slot;
+    assert.deepEqual([slot1, slot2, slot3].sort(), [0, 1, 2]);
+    const c = await restMember('mw-5a', 'carol');
+    assert.equal(r1.routers.of('carol')!.slot, slot3, 'the least loaded (by consumers) of the other workers');
+    await restConsume(c, a);
+    await restConsume(a, c);
+    for (const id of ['mw-5a', 'mw-5b', 'mw-5c']) {
+      assert.equal((await api(app, 'DELETE', `/rtc/rooms/${id}/cleanup`, serviceToken())).status, 200);
+    }
     assert.deepEqual(await workerObjects(app), { routers: 0, transports: 0, producers: 0, consumers: 0, observers: 0, handlers: 0 });
   });
 });

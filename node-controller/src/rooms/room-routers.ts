@@ -115,8 +115,9 @@ export class RoomRouters {
 
   /** Places userId (see the header); it stays on that router until release(). */
   async place(userId: string): Promise<RoomRouter> {
-    const had = this.of(userId);
-    if (had) return had;
+    const had = this.byUser.get(userId);
+    if (had && !had.router.closed) return had;
+    if (had) this.release(userId);
     const rr = await this.choose(userId);
     if (rr.router.closed) throw new Error('router closed');
     rr.members.add(userId);
