@@ -78,9 +78,10 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       this.log.info('media workers support PipeTransport: a room may span several workers');
       return true;
     } catch (err) {
+      // "method not implemented" from our worker until it has them; any other failure: the same, logged as such.
       const msg = (err as Error).message;
-      if (!/not implemented/i.test(msg)) throw err;
-      this.log.warn({ err: msg }, 'the media worker has no PipeTransport: every room stays on one worker (RTC_MAX_CONSUMERS_PER_WORKER unused)');
+      const why = /not implemented/i.test(msg) ? 'the media worker has no PipeTransport' : 'the PipeTransport probe failed';
+      this.log.warn({ err: msg }, `${why}: every room stays on one worker (RTC_MAX_CONSUMERS_PER_WORKER unused)`);
       return false;
     } finally {
       router.close();

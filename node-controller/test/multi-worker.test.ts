@@ -275,6 +275,10 @@ describe('a room on two workers', () => {
     const home = room.routers.home!;
     const extra = room.routers.of('carol')!;
     const extraPid = extra.worker.pid;
+    // The level observer (home) hears carol's audio through its pipe: her volume reaches every socket.
+    for (const m of [a, b, c]) {
+      await m.ev!.waitFor((e) => e.type === 'volumes' && e.volumes.some((v: any) => v.producerId === c.producerId && v.userId === 'carol'), 5000);
+    }
 
     process.kill(extraPid, 'SIGKILL');
     assert.deepEqual(await c.ev!.waitFor((e) => e.type === 'room_closed', 3000), { type: 'room_closed', callId, reason: 'worker_died' });
