@@ -98,7 +98,12 @@ export async function build(opts: BuildOptions = {}): Promise<FastifyInstance> {
 
   const pool = new WorkerPool(config, app.log);
   const totals = new WorkerTotals();
-  const rooms = new RoomRegistry({ cfg: config, log: app.log, pickWorker: () => pool.pick(), totals });
+  const rooms = new RoomRegistry({
+    cfg: config, log: app.log, totals,
+    pickWorker: () => pool.pick(),
+    pickOtherWorker: (exclude) => pool.pickOther(exclude),
+    pipeSupported: () => pool.pipeSupported,
+  });
   const cluster = config.cluster
     ? new ClusterNode(config.cluster, app.log, rooms, pool, { prefix: opts.clusterPrefix })
     : null;

@@ -28,6 +28,12 @@ export interface Config {
   emptyRoomTimeoutMs: number;
   /** A transport whose ICE is disconnected this long is closed. */
   transportRecoveryMs: number;
+  /**
+   * A room's router takes new participants while the room has fewer consumers
+   * than this on its worker; then they go to a router of the room on another
+   * worker (producers piped between them), see rooms/room-routers.ts.
+   */
+  maxConsumersPerWorker: number;
   /** Cluster mode (REDIS_URL set); undefined: single-node mode, no Redis. */
   cluster?: ClusterConfig;
   /** ICE servers handed to clients by RTC-01 (TURN_URLS); undefined: none. */
@@ -348,6 +354,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     disconnectGraceMs: int(env, 'RTC_DISCONNECT_GRACE_MS', 15000),
     emptyRoomTimeoutMs: int(env, 'RTC_EMPTY_ROOM_TIMEOUT_MS', 30000),
     transportRecoveryMs: int(env, 'RTC_TRANSPORT_RECOVERY_MS', 10000),
+    maxConsumersPerWorker: int(env, 'RTC_MAX_CONSUMERS_PER_WORKER', 500, 1, 1_000_000),
     cluster: clusterConfig(env, host, port, workers, rtcAnnouncedIp ?? rtcListenIp, tls !== undefined),
     turn: turnConfig(env),
     webhook: webhookConfig(env),

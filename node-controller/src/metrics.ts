@@ -82,14 +82,16 @@ function perWorker(registry: Registry, rooms: RoomRegistry, pool: WorkerPool, to
     const by = new Map<number, { rooms: number; transports: number; producers: number; consumers: number }>();
     for (const w of pool.workers) by.set(Number(w.appData.slot ?? 0), { rooms: 0, transports: 0, producers: 0, consumers: 0 });
     for (const room of rooms.all()) {
-      if (room.workerSlot === undefined || room.state === 'closed') continue;
-      const c = room.counts();
-      const t = by.get(room.workerSlot) ?? { rooms: 0, transports: 0, producers: 0, consumers: 0 };
-      t.rooms++;
-      t.transports += c.transports;
-      t.producers += c.producers;
-      t.consumers += c.consumers;
-      by.set(room.workerSlot, t);
+      if (room.state === 'closed') continue;
+      // A room larger than one worker counts on each worker it has a router on.
+      for (const [slot, c] of room.countsBySlot()) {
+        const t = by.get(slot) ?? { rooms: 0, transports: 0, producers: 0, consumers: 0 };
+        t.rooms += c.rooms;
+        t.transports += c.transports;
+        t.producers += c.producers;
+        t.consumers += c.consumers;
+        by.set(slot, t);
+      }
     }
     return by;
   };

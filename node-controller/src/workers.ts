@@ -1,7 +1,9 @@
 // A pool of media workers (mediasoup.createWorker with our binary). Each new
-// room gets a router on the least-loaded live worker. A worker that dies is
-// an event, never a reason to exit: listeners close its rooms, and the slot
-// is refilled with exponential backoff.
+// room gets a router on the least-loaded live worker (fewest routers); a room
+// that outgrows its worker (RTC_MAX_CONSUMERS_PER_WORKER, rooms/room-routers.ts)
+// asks for another one (fewest consumers). A worker that dies is an event,
+// never a reason to exit: listeners close its rooms, and the slot is refilled
+// with exponential backoff.
 import { EventEmitter } from 'node:events';
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
@@ -15,6 +17,8 @@ interface Slot {
   index: number;
   worker?: Worker;
   routers: number;
+  /** Consumers on the worker (every router's, pipe consumers included). */
+  consumers: number;
   startedAt: number;
   failures: number;
   timer?: NodeJS.Timeout;
@@ -35,6 +39,12 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   private closed = false;
   /** Workers started to replace dead ones. */
   restarts = 0;
+  /**
+   * The worker binary answers PipeTransport requests (probed at start with
+   * more than one worker): rooms may span workers (router.pipeToRouter).
+   * False: every room stays on one worker, whatever its size.
+   */
+  pipeSupported = false;
 
   constructor(private readonly cfg: Config, private readonly log: FastifyBaseLogger) {
     super();
@@ -43,14 +53,38 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   /** Starts every worker; throws if one cannot start (the process should not come up half-way). */
   async start(): Promise<void> {
     for (let i = 0; i < this.cfg.workers; i++) {
-      const slot: Slot = { index: i, routers: 0, startedAt: 0, failures: 0 };
+      const slot: Slot = { index: i, routers: 0, consumers: 0, startedAt: 0, failures: 0 };
       this.slots.push(slot);
     }
     try {
       await Promise.all(this.slots.map((s) => this.spawn(s)));
+      if (this.slots.length > 1) this.pipeSupported = await this.probePipes(this.slots[0].worker!);
     } catch (err) {
       this.close();
       throw err;
+    }
+  }
+
+  /**
+   * Whether the worker binary implements PipeTransport: a throw-away router
+   * and pipe transport. Our C worker answers "method not implemented" until
+   * it does; mediasoup's own worker has them.
+   */
+  private async probePipes(worker: Worker): Promise<boolean> {
+    const router = await worker.createRouter({ mediaCodecs: [] });
+    try {
+      const pipe = await router.createPipeTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, enableSctp: false });
+      pipe.close();
+      this.log.info('media workers support PipeTransport: a room may span several workers');
+      return true;
+    } catch (err) {
+      // "method not implemented" from our worker until it has them; any other failure: the same, logged as such.
+      const msg = (err as Error).message;
+      const why = /not implemented/i.test(msg) ? 'the media worker has no PipeTransport' : 'the PipeTransport probe failed';
+      this.log.warn({ err: msg }, `${why}: every room stays on one worker (RTC_MAX_CONSUMERS_PER_WORKER unused)`);
+      return false;
+    } finally {
+      router.close();
     }
   }
 
@@ -68,6 +102,25 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     }
     if (!best?.worker) throw new ApiError('SERVICE_UNAVAILABLE', 'no media worker is running');
     return best.worker;
+  }
+
+  /**
+   * For a room that outgrew its workers: the live worker with the fewest
+   * consumers (then routers) outside `exclude` (the workers that already hold
+   * one of its routers); undefined if there is none.
+   */
+  pickOther(exclude: ReadonlySet<Worker>): Worker | undefined {
+    let best: Slot | undefined;
+    for (const s of this.slots) {
+      if (!s.worker || s.worker.closed || exclude.has(s.worker)) continue;
+      if (!best || s.consumers < best.consumers || (s.consumers === best.consumers && s.routers < best.routers)) best = s;
+    }
+    return best?.worker;
+  }
+
+  /** Consumers per live worker (its pool slot -> count). */
+  consumersBySlot(): Map<number, number> {
+    return new Map(this.slots.flatMap((s) => (s.worker && !s.worker.closed ? [[s.index, s.consumers] as [number, number]] : [])));
   }
 
   close(): void {
@@ -95,10 +148,17 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     if (restart) this.restarts++;
     slot.worker = worker;
     slot.routers = 0;
+    slot.consumers = 0;
     slot.startedAt = Date.now();
     worker.observer.on('newrouter', (router) => {
       slot.routers++;
-      router.observer.once('close', () => { slot.routers--; });
+      router.observer.once('close', () => { if (slot.worker === worker) slot.routers--; });
+      router.observer.on('newtransport', (transport) => {
+        transport.observer.on('newconsumer', (consumer) => {
+          slot.consumers++;
+          consumer.observer.once('close', () => { if (slot.worker === worker) slot.consumers--; });
+        });
+      });
     });
     worker.on('died', (error) => this.onDied(slot, worker, error));
     this.log.info({ pid: worker.pid, slot: slot.index }, 'media worker started');

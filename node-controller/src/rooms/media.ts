@@ -52,7 +52,16 @@ export async function createTransport(
     // hear producer_closed through the producers' close handlers.
     closeTransport(room, existing);
   }
-  const transport = await room.router!.createWebRtcTransport({
+  // The participant's router: the home one, or another worker's when the room outgrew it.
+  let router: types.Router;
+  try {
+    ({ router } = await room.place(userId));
+  } catch (err) {
+    if (!room.open) throw new ApiError('ROOM_NOT_FOUND', `no room for call ${room.callId}`);
+    room.log.error({ err, userId }, 'no router for the participant');
+    throw new ApiError('SERVICE_UNAVAILABLE', 'no media worker for this participant');
+  }
+  const transport = await router.createWebRtcTransport({
     listenInfos: listenInfos(room),
     enableUdp: true,
     enableTcp: true,
@@ -160,10 +169,10 @@ export async function produce(room: Room, userId: string, transportId: string, k
   producer.observer.once('close', () => {
     room.broadcast({ type: 'producer_closed', producerId: producer.id, userId });
   });
-  room.observeAudio(producer);
   room.callConnected.track(producer);
   room.broadcast({ type: 'new_producer', producerId: producer.id, userId, kind }, userId);
   room.callConnected.check();
+  await room.observeAudio(producer);
   return producer.id;
 }
 
@@ -181,15 +190,26 @@ export async function consume(room: Room, userId: string, transportId: string, p
   rtpCapabilities: types.RtpCapabilities): Promise<ConsumerInfo> {
   const entry = ownTransport(room, userId, transportId);
   if (entry.direction !== 'recv') throw new ApiError('INVALID_REQUEST', 'transportId: not a recv transport');
-  const exists = [...room.participants.values()].some((p) => p.producers.has(producerId));
-  if (!exists) throw new ApiError('PRODUCER_NOT_FOUND', `producer ${producerId} not found in call ${room.callId}`);
+  const owner = [...room.participants.values()].find((p) => p.producers.has(producerId));
+  if (!owner) throw new ApiError('PRODUCER_NOT_FOUND', `producer ${producerId} not found in call ${room.callId}`);
+  const from = room.routers.routerFor(owner.userId)!;
+  const to = room.routers.routerFor(userId)!;
   let ok = false;
   try {
-    ok = room.router!.canConsume({ producerId, rtpCapabilities });
+    ok = from.router.canConsume({ producerId, rtpCapabilities });
   } catch (err) {
     throw new ApiError('CANNOT_CONSUME', `rtpCapabilities: ${(err as Error).message}`);
   }
   if (!ok) throw new ApiError('CANNOT_CONSUME', `rtpCapabilities cannot receive producer ${producerId}`);
+  // A producer on another router of the room is piped here first (once).
+  try {
+    await room.routers.pipe(producerId, from, to);
+  } catch (err) {
+    if (!owner.producers.has(producerId)) throw new ApiError('PRODUCER_NOT_FOUND', `producer ${producerId} closed`);
+    if (entry.transport.closed) throw new ApiError('TRANSPORT_NOT_FOUND', `transport ${transportId} closed`);
+    room.log.error({ err, producerId, from: from.slot, to: to.slot }, 'pipeToRouter failed');
+    throw new ApiError('SERVICE_UNAVAILABLE', `producer ${producerId} cannot reach this participant's media worker`);
+  }
   let consumer: types.Consumer;
   try {
     consumer = await entry.transport.consume({ producerId, rtpCapabilities, paused: true,

@@ -75,8 +75,8 @@ type Stat = types.RtpStreamRecvStats | types.RtpStreamSendStats;
 export interface QualityOptions {
   intervalMs: number;
   windowS: number;
-  /** The worker slot of the room's router (undefined until it opened). */
-  slot: () => number | undefined;
+  /** The worker slot of a participant's router (undefined until the room opened). */
+  slot: (userId: string) => number | undefined;
   totals?: WorkerTotals;
 }
 
@@ -205,7 +205,7 @@ export class QualityStats {
       score: Math.min(...stats.map((s) => s.score)),
     };
     tr.series.samples.push(sample);
-    const slot = this.opts.slot();
+    const slot = this.opts.slot(tr.userId);
     if (slot !== undefined && this.opts.totals) {
       this.opts.totals.add(slot, tr.series.direction === 'send' ? { packetsIn: packets, lostIn: lost } : { packetsOut: packets, lostOut: lost });
     }

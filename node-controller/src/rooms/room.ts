@@ -1,5 +1,6 @@
-// One call's room: a router on one worker, its participants, their event
-// sockets, the audio level observer and call_connected detection.
+// One call's room: its routers (a home router, and routers on other workers
+// of this node once it outgrows one: room-routers.ts), its participants,
+// their event sockets, the audio level observer and call_connected detection.
 //
 // Lifecycle: opening (router being created) -> open -> closing (cleanup
 // running) -> closed. Every operation goes through run(), one at a time;
@@ -17,7 +18,7 @@ import { Participant, noneReleased, type Released } from './participant';
 import { CallConnected } from './call-connected';
 import { CallClock } from './call-clock';
 import { MediaMonitor, OBSERVER_INTERVAL_MS, type ResumedInfo, type SilenceInfo } from './media-monitor';
-import { mediaCodecs } from './codecs';
+import { RoomRouters, type RoomRouter } from './room-routers';
 import { QualityStats, type WorkerTotals } from './quality';
 
 export type RoomState = 'opening' | 'open' | 'closing' | 'closed';
@@ -31,6 +32,10 @@ export interface RoomDeps {
   cfg: Config;
   log: FastifyBaseLogger;
   pickWorker: () => types.Worker;
+  /** For a room that outgrew its worker: another one (WorkerPool.pickOther); unset: rooms stay on one worker. */
+  pickOtherWorker?: (exclude: ReadonlySet<types.Worker>) => types.Worker | undefined;
+  /** The worker binary has PipeTransport (WorkerPool.pipeSupported). */
+  pipeSupported?: () => boolean;
   /** Per-worker packet and loss counters (/metrics), fed by the rooms' quality statistics. */
   totals?: WorkerTotals;
 }
@@ -52,7 +57,8 @@ export class Room extends EventEmitter<RoomEventsMap> {
   state: RoomState = 'opening';
   /** Unique per room: a call that lost its room and got a new one has a new id. */
   readonly id = randomUUID();
-  router?: types.Router;
+  /** The home router and, for a room larger than one worker, its extra routers. */
+  readonly routers: RoomRouters;
   readonly participants = new Map<string, Participant>();
   readonly events = new RoomEvents();
   readonly callConnected: CallConnected;
@@ -62,7 +68,7 @@ export class Room extends EventEmitter<RoomEventsMap> {
   readonly clock = new CallClock();
   /** Set when the room closed: its reason, the billable milliseconds and who was still in. */
   ended?: { reason: RoomCloseReason; at: Date; connectedDurationMs: number; participants: string[] };
-  /** The worker that holds the router (metrics per worker). */
+  /** The worker that holds the home router. */
   workerSlot?: number;
   /** Quality statistics per stream (GET /rtc/rooms/:callId/stats, /ops). */
   readonly quality: QualityStats;
@@ -78,6 +84,12 @@ export class Room extends EventEmitter<RoomEventsMap> {
   constructor(readonly callId: string, readonly deps: RoomDeps) {
     super();
     this.log = deps.log.child({ callId });
+    this.routers = new RoomRouters(callId, {
+      limit: deps.cfg.maxConsumersPerWorker, pickOther: deps.pickOtherWorker, pipeSupported: deps.pipeSupported,
+    }, this.log, {
+      homeDied: () => this.close('worker_died'),
+      extraDied: (rr) => { this.run(() => this.dropRouter(rr)).catch(() => undefined); },
+    });
     this.callConnected = new CallConnected(
       () => this.participants.values(),
       (at) => {
@@ -87,7 +99,7 @@ export class Room extends EventEmitter<RoomEventsMap> {
       },
     );
     this.quality = new QualityStats(() => this.participants.values(), {
-      intervalMs: deps.cfg.statsIntervalMs, windowS: deps.cfg.statsWindowS, slot: () => this.workerSlot, totals: deps.totals,
+      intervalMs: deps.cfg.statsIntervalMs, windowS: deps.cfg.statsWindowS, slot: (userId) => this.routers.routerFor(userId)?.slot, totals: deps.totals,
     });
     this.monitor = new MediaMonitor({ thresholdMs: deps.cfg.silenceThresholdMs, closeMs: deps.cfg.silenceCloseMs });
     this.monitor.on('change', (at) => this.updateClock(at));
@@ -113,6 +125,16 @@ export class Room extends EventEmitter<RoomEventsMap> {
 
   get cfg(): Config {
     return this.deps.cfg;
+  }
+
+  /** The home router (the room's first; the only one of a room within one worker). */
+  get router(): types.Router | undefined {
+    return this.routers.home?.router;
+  }
+
+  /** The router of userId (placed on its first transport, see room-routers.ts). Call inside run(). */
+  async place(userId: string): Promise<RoomRouter> {
+    return this.routers.place(userId);
   }
 
   get open(): boolean {
@@ -150,6 +172,7 @@ export class Room extends EventEmitter<RoomEventsMap> {
     if (!p) return undefined;
     const released = p.closeAll();
     this.participants.delete(userId);
+    this.routers.release(userId);
     this.events.close(1000, reason, userId);
     this.log.info({ userId, reason, released }, 'participant left');
     this.broadcast({ type: 'participant_left', userId, reason });
@@ -211,7 +234,7 @@ export class Room extends EventEmitter<RoomEventsMap> {
     this.events.broadcast({ type: 'room_closed', callId: this.callId, reason });
     this.events.close(1000, reason);
     this.participants.clear();
-    if (this.router && !this.router.closed) this.router.close();
+    this.routers.closeAll();
     this.log.info({ reason }, 'room closed');
     this.emit('close', reason);
   }
@@ -250,13 +273,60 @@ export class Room extends EventEmitter<RoomEventsMap> {
     return this.clock.end(ends.length >= 2 ? ends[1] : now);
   }
 
-  /** Adds a producer to the silence monitor and, if audio, to the level observer (best effort). */
-  observeAudio(producer: types.Producer): void {
-    this.monitor.track(producer, String(producer.appData.userId ?? ''));
+  /**
+   * Adds a producer to the silence monitor and, if audio, to the level
+   * observer (best effort; audio produced on an extra router is piped home
+   * first, the observer being there).
+   */
+  async observeAudio(producer: types.Producer): Promise<void> {
+    const userId = String(producer.appData.userId ?? '');
+    this.monitor.track(producer, userId);
     if (producer.kind !== 'audio' || !this.observer || this.observer.closed) return;
-    this.observer.addProducer({ producerId: producer.id }).catch((err) => {
-      this.log.warn({ err, producerId: producer.id }, 'audio level observer: addProducer failed');
-    });
+    const observer = this.observer;
+    try {
+      const from = this.routers.routerFor(userId);
+      const home = this.routers.home;
+      if (from && home && from !== home) await this.routers.pipe(producer.id, from, home);
+      if (producer.closed || observer.closed) return;
+      await observer.addProducer({ producerId: producer.id });
+    } catch (err) {
+      if (!producer.closed) this.log.warn({ err, producerId: producer.id }, 'audio level observer: addProducer failed');
+    }
+  }
+
+  /**
+   * An extra router's worker died: its participants' media is gone. They
+   * get room_closed "worker_died" (for them the room is over: RTC-01 again
+   * puts them on a live router of this room), the others participant_left
+   * with that reason. Call inside run().
+   */
+  private dropRouter(rr: RoomRouter): void {
+    const users = this.routers.forget(rr);
+    this.log.warn({ slot: rr.slot, routerId: rr.router.id, users }, "an extra router's worker died: its participants leave");
+    for (const userId of users) {
+      this.sendTo(userId, { type: 'room_closed', callId: this.callId, reason: 'worker_died' });
+      this.leave(userId, 'worker_died');
+    }
+  }
+
+  /** Participants' objects and routers per worker slot (metrics). */
+  countsBySlot(): Map<number, { rooms: number; transports: number; producers: number; consumers: number }> {
+    const by = new Map<number, { rooms: number; transports: number; producers: number; consumers: number }>();
+    const at = (slot: number) => {
+      let c = by.get(slot);
+      if (!c) by.set(slot, (c = { rooms: 0, transports: 0, producers: 0, consumers: 0 }));
+      return c;
+    };
+    for (const rr of this.routers.live) at(rr.slot).rooms++;
+    for (const p of this.participants.values()) {
+      const rr = this.routers.routerFor(p.userId);
+      if (!rr) continue;
+      const c = at(rr.slot);
+      c.transports += p.transports.size;
+      c.producers += p.producers.size;
+      c.consumers += p.consumers.size;
+    }
+    return by;
   }
 
   counts(): { participants: number; transports: number; producers: number; consumers: number } {
@@ -282,9 +352,7 @@ export class Room extends EventEmitter<RoomEventsMap> {
   private async init(): Promise<void> {
     try {
       const worker = this.deps.pickWorker();
-      const router = await worker.createRouter({ mediaCodecs, appData: { callId: this.callId } });
-      this.router = router;
-      router.on('workerclose', () => this.close('worker_died'));
+      const { router } = await this.routers.add(worker, true);
       if (this.state !== 'opening') { router.close(); return; }
       // One observer serves both the silence monitor and the participants'
       // speaking indicator: at -127 dBov every producer with audio packets in

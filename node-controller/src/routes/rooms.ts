@@ -34,6 +34,8 @@ const roomSchema = {
         properties: {
           userId: { type: 'string' },
           online: { type: 'boolean' },
+          /** The pool slot of the media worker holding the participant's router (once it has a transport). */
+          worker: { type: 'integer' },
           transports: { type: 'integer' },
           consumers: { type: 'integer' },
           producers: {
@@ -66,6 +68,7 @@ function describeRoom(app: FastifyInstance, room: Room) {
     participants: [...room.participants.values()].map((p) => ({
       userId: p.userId,
       online: room.events.has(p.userId),
+      ...(room.routers.of(p.userId) ? { worker: room.routers.of(p.userId)!.slot } : {}),
       transports: p.transports.size,
       consumers: p.consumers.size,
       producers: [...p.producers.values()].map((pr) => ({

@@ -4,7 +4,7 @@
 // that order, see sender.ts):
 //   call_started        {startedAt}                       the room opened
 //   participant_joined  {userId}
-//   participant_left    {userId, reason}                  left | disconnected | call_ended
+//   participant_left    {userId, reason}                  left | disconnected | worker_died | call_ended
 //   call_connected      {connectedAt}                     the billing start (seed 002)
 //   media_silence       {userId, producerId, kind, lastRtpAt, silentSince}
 //   media_resumed       {userId, producerId, kind, silentMs}
