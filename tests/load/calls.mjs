@@ -262,10 +262,18 @@ async function runLoad(bin, n, lg, fp) {
   const calls = await pool(n, 20, () => setupCall(w, lg, fp));
   const setupS = (Date.now() - t0) / 1000;
   await sleep(2000); // consumers resumed, RTCP flowing, caches warm
+  // --perf DIR: perf record of the worker during the window (DIR/perf-<worker>-<N>.data)
+  const perf = arg('perf')
+    ? spawn('perf', ['record', '-q', '-g', '-F', '1999', '-p', String(w.pid), '-o', path.join(arg('perf'), `perf-${label(bin)}-${n}.data`)], { stdio: 'ignore' })
+    : null;
   const c0 = cpuNs(w.pid);
   const b0 = busyPct();
   const m = await lg.measure(seconds * 1000);
   const c1 = cpuNs(w.pid);
+  if (perf) {
+    perf.kill('SIGINT');
+    await new Promise((r) => perf.on('exit', r));
+  }
   const b1 = busyPct();
   const rss1 = rssKiB(w.pid);
   for (const c of calls) await closeCall(c, lg);

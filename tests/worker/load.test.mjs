@@ -22,8 +22,8 @@ for (const mode of ['server', 'ports']) {
       throw new Error(`calls.mjs --smoke failed: ${err.stdout ?? ''} ${err.stderr ?? ''} ${err.message}`);
     });
     const r = JSON.parse(stdout.trim().split('\n').pop());
-    // 3 calls x 2 producers x 50 packets/s x 2 s
-    assert.ok(r.sent >= 500, `sent ${r.sent}`);
+    // 3 calls x 2 producers x 50 packets/s x 2 s = 600 (the loadgen catches up late ticks)
+    assert.ok(r.sent >= 540, `sent ${r.sent}`);
     assert.equal(r.recv, r.sent);
     assert.ok(r.rtcpIn > 0);
     assert.equal(r.routersLeft, 0);
