@@ -158,13 +158,18 @@ function startLoadgen() {
 }
 
 // ---- calls ----
+// Socket buffers for both workers alike: a WebRtcServer socket takes every
+// call's packets, and on a loaded shared host the default 208 KiB fills
+// within one descheduled slice (--bufs 0: the kernel defaults).
+const bufBytes = Number(arg('bufs', String(4 << 20)));
+const BUFS = bufBytes > 0 ? { recvBufferSize: bufBytes, sendBufferSize: bufBytes } : {};
 const mediaCodecs = [{ kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 }];
 
 async function newWorker(bin) {
   const worker = await mediasoup.createWorker({ workerBin: bin, logLevel: 'error' });
   let server = null;
   if (mode === 'server')
-    server = await worker.createWebRtcServer({ listenInfos: [{ protocol: 'udp', ip: '127.0.0.1', port: 0 }] });
+    server = await worker.createWebRtcServer({ listenInfos: [{ protocol: 'udp', ip: '127.0.0.1', port: 0, ...BUFS }] });
   return { worker, server, pid: worker.pid };
 }
 
@@ -173,7 +178,7 @@ async function setupCall(w, lg, fp) {
   const router = await w.worker.createRouter({ mediaCodecs });
   const topt = w.server
     ? { webRtcServer: w.server, enableUdp: true, enableTcp: false }
-    : { listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }] };
+    : { listenInfos: [{ protocol: 'udp', ip: '127.0.0.1', ...BUFS }] };
   const sides = [];
   for (let s = 0; s < 2; s++) {
     const send = await router.createWebRtcTransport(topt);
