@@ -288,7 +288,7 @@ async function runLoad(bin, n, lg, fp) {
   const d = await w.worker.dump();
   const routersLeft = d.routerIds.length;
   w.worker.close();
-  const windowS = seconds + 0.5; // the window plus the drain the loadgen waits
+  const windowS = seconds + 1; // the window plus the 1 s drain the loadgen waits
   const r = {
     worker: label(bin),
     n,
@@ -405,9 +405,22 @@ async function main() {
   console.log('|---|---|---|---|---|---|');
   for (const [name, s] of Object.entries(summary))
     console.log(s ? `| ${name} | ${s.maxN} | ${f(s.cpuUsPerCallS)} | ${f(s.callsPerCore, 0)} | ${f(s.p99Ms, 2)} | ${f(s.rssKiBPerCall)} |` : `| ${name} | none | | | | |`);
+  // every worker against mediasoup's (or the last one given)
   const names = Object.keys(summary);
-  if (names.length === 2 && summary[names[0]] && summary[names[1]])
-    console.log(`ratio ${names[0]}/${names[1]}: calls per core ${f(summary[names[0]].callsPerCore / summary[names[1]].callsPerCore, 2)}x, p99 ${f(summary[names[0]].p99Ms / summary[names[1]].p99Ms, 2)}x`);
+  const ref = names.includes('mediasoup') ? 'mediasoup' : names[names.length - 1];
+  for (const name of names)
+    if (name !== ref && summary[name] && summary[ref])
+      console.log(`ratio ${name}/${ref}: calls per core ${f(summary[name].callsPerCore / summary[ref].callsPerCore, 2)}x, p99 ${f(summary[name].p99Ms / summary[ref].p99Ms, 2)}x`);
+  // CPU per call-second at every N, against the reference
+  for (const name of names) {
+    if (name === ref) continue;
+    const rs = ns.map((n) => {
+      const a = results.find((r) => r.worker === name && r.n === n);
+      const b = results.find((r) => r.worker === ref && r.n === n);
+      return a && b ? `N=${n} ${f(b.cpuUsPerCallS / a.cpuUsPerCallS, 2)}x` : null;
+    });
+    console.log(`CPU per call-second, ${ref}/${name}: ${rs.filter(Boolean).join(', ')}`);
+  }
 
   let setup = [];
   if (flag('setup')) {

@@ -8,10 +8,13 @@
  * worker/src/dtls (client role) and worker/src/srtp.
  *
  * Every RTP payload (160 bytes) carries a magic, the sending endpoint's id,
- * the send time (CLOCK_MONOTONIC ns, the same clock on this host for both
- * ends) and the measurement window it belongs to, so a receiving endpoint
- * counts delivery and one-way latency through the worker without knowing
- * the consumer's SSRC.
+ * the send time (CLOCK_REALTIME ns taken right before send(), the same clock
+ * on this host for both ends) and the measurement window it belongs to, so a
+ * receiving endpoint counts delivery and one-way latency through the worker
+ * without knowing the consumer's SSRC. The arrival time is the kernel's
+ * receive timestamp of the datagram (SO_TIMESTAMPNS), so the latency is the
+ * worker's (its scheduling, processing and the loopback path), not how late
+ * this process, sharing the machine, got to read its sockets.
  *
  * Driven by lines on stdin, answers on stdout:
  *   at start                   -> "fp <sha-256 fingerprint of our certificate>"
@@ -22,7 +25,7 @@
  *                                 "fail ID" if the handshake failed
  *   close ID                   drop an endpoint abruptly (nothing sent)
  *   m MS                       measure for MS ms: -> "stats SENT RECV P50_US
- *                              P99_US MAX_US RTCP_IN" 500 ms after the window
+ *                              P99_US MAX_US RTCP_IN" 1 s after the window
  *                              (packets sent in the window and received by
  *                              then; latency of those received)
  *   q                          -> "ok" (the line round trip)
@@ -95,12 +98,13 @@ typedef struct lg {
   uint32_t hist[LG_HIST_N + 1];
   uint32_t lat_max_us;
   uint8_t stdin_buf[65536];
+  uint8_t cmsg[LG_BATCH][CMSG_SPACE(sizeof(struct timespec)) + 64];
   uint8_t rx[LG_BATCH][1500 + SFU_SRTP_MAX_TRAILER];
 } lg_t;
 
 static uint64_t now_ns(void) {
   struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
+  clock_gettime(CLOCK_REALTIME, &t);
   return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
@@ -169,7 +173,7 @@ static const sfu_dtls_callbacks_t dtls_cb = {
     .send = dtls_send, .on_state = dtls_state, .on_srtp_keys = dtls_keys, .on_app_data = NULL};
 
 /* ---- receive ---- */
-static void on_rtp(lg_t *g, lg_ep_t *e, uint8_t *p, size_t len) {
+static void on_rtp(lg_t *g, lg_ep_t *e, uint8_t *p, size_t len, uint64_t rx_ns) {
   if (e->in == NULL || sfu_srtp_unprotect_rtp(e->in, p, &len) != 0) return;
   if (len < 12) return;
   size_t off = 12 + 4u * (p[0] & 0x0f);
@@ -182,7 +186,7 @@ static void on_rtp(lg_t *g, lg_ep_t *e, uint8_t *p, size_t len) {
   uint32_t win = get32(p + off + 16);
   if (win == 0 || win != g->window) return;
   uint64_t sent_at = get64(p + off + 8);
-  uint64_t now = now_ns();
+  uint64_t now = rx_ns != 0 ? rx_ns : now_ns();
   uint64_t us = now > sent_at ? (now - sent_at) / 1000 : 0;
   if (us > g->lat_max_us) g->lat_max_us = (uint32_t)(us > UINT32_MAX ? UINT32_MAX : us);
   uint64_t b = us / LG_HIST_US;
@@ -190,7 +194,7 @@ static void on_rtp(lg_t *g, lg_ep_t *e, uint8_t *p, size_t len) {
   g->recv++;
 }
 
-static void on_datagram(lg_t *g, lg_ep_t *e, uint8_t *p, size_t len) {
+static void on_datagram(lg_t *g, lg_ep_t *e, uint8_t *p, size_t len, uint64_t rx_ns) {
   if (sfu_stun_is_stun(p, len)) {
     sfu_stun_msg_t m;
     if (sfu_stun_parse(&m, p, len) == 0 && m.klass == SFU_STUN_SUCCESS_RESPONSE && !e->ice_ok) {
@@ -203,7 +207,7 @@ static void on_datagram(lg_t *g, lg_ep_t *e, uint8_t *p, size_t len) {
     if (p[1] >= 192 && p[1] <= 223) {
       if (e->in != NULL && sfu_srtp_unprotect_rtcp(e->in, p, &len) == 0) g->rtcp_in++;
     } else {
-      on_rtp(g, e, p, len);
+      on_rtp(g, e, p, len, rx_ns);
     }
   }
 }
@@ -221,10 +225,20 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     memset(&msgs[i].msg_hdr, 0, sizeof(msgs[i].msg_hdr));
     msgs[i].msg_hdr.msg_iov = &iov[i];
     msgs[i].msg_hdr.msg_iovlen = 1;
+    msgs[i].msg_hdr.msg_control = g->cmsg[i];
+    msgs[i].msg_hdr.msg_controllen = sizeof(g->cmsg[i]);
   }
   int n = recvmmsg(e->fd, msgs, LG_BATCH, MSG_DONTWAIT, NULL);
   for (int i = 0; i < n; i++) {
-    on_datagram(g, e, bufs[i], msgs[i].msg_len);
+    uint64_t rx_ns = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c != NULL; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+        struct timespec ts;
+        memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+        rx_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+      }
+    }
+    on_datagram(g, e, bufs[i], msgs[i].msg_len, rx_ns);
     if (g->eps[e->id] != e) return; /* closed meanwhile (cannot happen today: no callback closes) */
   }
 }
@@ -366,7 +380,9 @@ static void cmd_ep(lg_t *g, const char *args) {
   e->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   struct sockaddr_in local = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   int rcvbuf = 1 << 20;
+  int on = 1;
   (void)setsockopt(e->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+  (void)setsockopt(e->fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
   if (e->fd < 0 || bind(e->fd, (struct sockaddr *)&local, sizeof(local)) != 0 ||
       connect(e->fd, (struct sockaddr *)&e->peer, sizeof(e->peer)) != 0) {
     fprintf(stderr, "loadgen: socket: %s\n", strerror(errno));
@@ -389,9 +405,9 @@ static void cmd_ep(lg_t *g, const char *args) {
 static void on_window_end(uv_timer_t *t) {
   lg_t *g = t->data;
   if (g->measuring) {
-    /* the window closed: keep counting arrivals of its packets for 500 ms */
+    /* the window closed: keep counting arrivals of its packets for 1 s */
     g->measuring = false;
-    uv_timer_start(&g->window_end, on_window_end, 500, 0);
+    uv_timer_start(&g->window_end, on_window_end, 1000, 0);
     return;
   }
   uint64_t total = 0, p50 = 0, p99 = 0;
