@@ -59,7 +59,7 @@ FUZZERS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_SECONDS ?= 60
 
 .PHONY: all worker test unit-tests unit-tests-asan unit-tests-valgrind node-tests conformance \
-        conformance-all fuzz fuzz-run bench bench-fanout example clean deps mediasoup-worker
+        conformance-all fuzz fuzz-run bench bench-fanout example clean deps mediasoup-worker loadgen
 
 all: worker
 worker: $(WORKER_BIN)
@@ -100,6 +100,13 @@ $(WORKER_BIN): $(WORKER_MAIN) $(LIB_rel)
 	@mkdir -p $(dir $@)
 	$(CC) $(VARIANT_FLAGS_rel) $(ALL_INCLUDES) -o $@ $(WORKER_MAIN) $(LIB_rel) $(ALL_LIBS)
 
+# Capacity benchmark peers (tests/load/): the worker's own STUN, DTLS and SRTP as the client side.
+LOADGEN_BIN := $(BUILD)/sfu-loadgen
+loadgen: $(LOADGEN_BIN)
+$(LOADGEN_BIN): tests/load/sfu_loadgen.c $(LIB_rel)
+	@mkdir -p $(dir $@)
+	$(CC) $(VARIANT_FLAGS_rel) $(ALL_INCLUDES) -o $@ $< $(LIB_rel) $(ALL_LIBS)
+
 $(WORKER_ASAN_BIN): $(WORKER_MAIN) $(LIB_asan)
 	@mkdir -p $(dir $@)
 	$(CC) $(VARIANT_FLAGS_asan) $(ALL_INCLUDES) -o $@ $(WORKER_MAIN) $(LIB_asan) $(ALL_LIBS)
@@ -128,10 +135,10 @@ unit-tests-asan: $(UNIT_TESTS_ASAN)
 unit-tests-valgrind: $(UNIT_TESTS)
 	@bash scripts/run-unit-tests.sh valgrind $(UNIT_TESTS)
 
-node-tests: $(WORKER_BIN) $(WORKER_ASAN_BIN)
+node-tests: $(WORKER_BIN) $(WORKER_ASAN_BIN) $(LOADGEN_BIN)
 	@bash scripts/run-node-tests.sh
 
-test: worker $(WORKER_ASAN_BIN) $(UNIT_TESTS) $(UNIT_TESTS_ASAN)
+test: worker $(WORKER_ASAN_BIN) $(LOADGEN_BIN) $(UNIT_TESTS) $(UNIT_TESTS_ASAN)
 	@bash scripts/run-unit-tests.sh plain $(UNIT_TESTS)
 	@bash scripts/run-unit-tests.sh asan $(UNIT_TESTS_ASAN)
 	@bash scripts/run-unit-tests.sh valgrind $(UNIT_TESTS)
@@ -168,4 +175,4 @@ example: $(WORKER_BIN)
 	$(NODE) scripts/example.mjs --worker $(abspath $(WORKER_BIN))
 
 clean:
-	rm -rf $(BUILD)/sfu-worker $(BUILD)/sfu-worker-asan $(BUILD)/tests $(BUILD)/tests-asan $(BUILD)/fuzz $(BUILD)/gen $(BUILD)/obj $(BUILD)/proto $(BUILD)/bench
+	rm -rf $(BUILD)/sfu-worker $(BUILD)/sfu-loadgen $(BUILD)/sfu-worker-asan $(BUILD)/tests $(BUILD)/tests-asan $(BUILD)/fuzz $(BUILD)/gen $(BUILD)/obj $(BUILD)/proto $(BUILD)/bench

@@ -25,6 +25,7 @@ run make conformance
 run bash scripts/run-e2e.sh --no-setup
 run bash -c 'cd node-controller && npm test'
 run bash node-controller/test-e2e/run.sh
+run node --test --test-reporter=spec tests/load/soak.test.mjs
 run make fuzz-run FUZZ_SECONDS="${FUZZ_SECONDS:-10}"
 
 # Totals: cmocka/conformance summary lines and node:test's pass/fail counters.

@@ -4,7 +4,8 @@
  * reads, batched reads (one recvmmsg for many datagrams), the send queue
  * (EAGAIN forced by interposing sendto, see below) with its byte cap, order and drain, errors for unreachable or
  * invalid destinations, buffer sizes, close (from inside on_packet too),
- * port release. Every test ends with uv_loop_close() == 0.
+ * port release, sendmmsg batches of what a socket sends from its own read
+ * (and their fallback to the queue). Every test ends with uv_loop_close() == 0.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -47,6 +48,30 @@ ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sock
   return real(fd, buf, len, flags, addr, alen);
 }
 
+/* sendmmsg, interposed the same way: the sends a socket makes from inside its
+ * own read go out in one sendmmsg() per batch; g_mmsg_eagain makes the first
+ * call of each flush fail with EAGAIN (the rest must then queue, in order). */
+static int g_mmsg_eagain;
+static unsigned g_sendmmsg_calls, g_sendmmsg_msgs;
+
+int sendmmsg(int fd, struct mmsghdr *msgs, unsigned int vlen, int flags) {
+  typedef int (*fn_t)(int, struct mmsghdr *, unsigned int, int);
+  static fn_t real;
+  g_sendmmsg_calls++;
+  if (g_mmsg_eagain) {
+    errno = EAGAIN;
+    return -1;
+  }
+  if (real == NULL) {
+    void *sym = dlsym(RTLD_NEXT, "sendmmsg");
+    assert_non_null(sym);
+    memcpy(&real, &sym, sizeof(real));
+  }
+  int n = real(fd, msgs, vlen, flags);
+  if (n > 0) g_sendmmsg_msgs += (unsigned)n;
+  return n;
+}
+
 #define MAX_RX 2048
 
 typedef struct rx {
@@ -76,6 +101,7 @@ static int setup(void **state) {
   if (fx->base == 0) return -1;
   if (sfu_port_manager_init(&fx->pm, fx->base, (uint16_t)(fx->base + 3)) != 0) return -1;
   g_force_eagain = 0;
+  g_mmsg_eagain = 0;
   *state = fx;
   return 0;
 }
@@ -150,6 +176,7 @@ static void exchange(fx_t *fx, const char *ip) {
 
   fx->rx_b.echo = true;
   fx->rx_a.want = 50;
+  unsigned mmsg0 = g_sendmmsg_msgs;
   for (uint32_t i = 0; i < 50; i++) {
     memset(buf, (int)i, sizeof(buf));
     wr32(buf, i);
@@ -175,6 +202,11 @@ static void exchange(fx_t *fx, const char *ip) {
    * to 32 per recvmmsg (2 calls), never one call per datagram */
   assert_true(b->stats.recv_calls >= 2 && b->stats.recv_calls <= 25);
   assert_int_equal(b->stats.recv_errors, 0);
+  /* b's echoes, sent from inside its own reads, went out in sendmmsg()
+   * batches (a read of one datagram sends it at once), still in order */
+  assert_true(b->stats.send_batches >= 1 && b->stats.send_batches <= b->stats.recv_calls);
+  assert_true(g_sendmmsg_msgs - mmsg0 >= 2);
+  assert_int_equal(a->stats.send_batches, 0);
 
   sfu_tuple_t t1, t2;
   sfu_udp_socket_tuple(a, (struct sockaddr *)&fx->rx_a.last_from, &t1);
@@ -188,6 +220,36 @@ static void exchange(fx_t *fx, const char *ip) {
 }
 
 static void test_exchange_ipv4(void **state) { exchange(*state, "127.0.0.1"); }
+
+/* The kernel full during a batch flush: the batch goes to the queue in order
+ * and drains once writable (sendto works again). */
+static void test_batch_eagain_queues(void **state) {
+  fx_t *fx = *state;
+  sfu_udp_socket_t *a = open_sock(fx, "127.0.0.1", 0, &fx->rx_a);
+  sfu_udp_socket_t *b = open_sock(fx, "127.0.0.1", 0, &fx->rx_b);
+  uint8_t buf[300];
+  fx->rx_b.echo = true;
+  fx->rx_a.want = 20;
+  g_mmsg_eagain = 1;
+  for (uint32_t i = 0; i < 20; i++) {
+    memset(buf, (int)i, sizeof(buf));
+    wr32(buf, i);
+    assert_int_equal(sfu_udp_socket_send(a, buf, 100 + i, sfu_udp_socket_local_addr(b)), 0);
+  }
+  assert_true(ntu_run_until(&fx->loop, &fx->rx_a.done, 5000));
+  g_mmsg_eagain = 0;
+  assert_int_equal(fx->rx_a.count, 20);
+  for (uint32_t i = 0; i < 20; i++) {
+    assert_int_equal(fx->rx_a.seqs[i], i);
+    assert_int_equal(fx->rx_a.lens[i], 100 + i);
+  }
+  assert_true(b->stats.queued >= 2); /* the refused batch went through the queue */
+  assert_int_equal(b->stats.packets_out, 20);
+  assert_int_equal(b->stats.send_errors, 0);
+  assert_int_equal(b->stats.queued_packets, 0);
+  close_and_wait(fx, a);
+  close_and_wait(fx, b);
+}
 static void test_exchange_ipv6(void **state) { exchange(*state, "::1"); }
 
 static int raw_udp(const char *ip, struct sockaddr_storage *addr) {
@@ -543,6 +605,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_exchange_ipv4, setup, teardown),
       cmocka_unit_test_setup_teardown(test_exchange_ipv6, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_batch_eagain_queues, setup, teardown),
       cmocka_unit_test_setup_teardown(test_burst_to_non_reading_peer, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queue_cap_and_order, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queue_burst, setup, teardown),

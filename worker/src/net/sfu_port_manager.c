@@ -1,4 +1,5 @@
 #include "sfu_port_manager.h"
+#include "sfu_udp_tx_batch.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -43,6 +44,13 @@ void sfu_port_manager_destroy(sfu_port_manager_t *pm) {
   if (pm->udp_rx != NULL) free(pm->udp_rx->buf);
   free(pm->udp_rx);
   pm->udp_rx = NULL;
+  sfu_udp_tx_batch_free(pm->udp_tx);
+  pm->udp_tx = NULL;
+}
+
+sfu_udp_tx_batch_t *sfu_port_manager_udp_tx(sfu_port_manager_t *pm) {
+  if (pm->udp_tx == NULL) pm->udp_tx = sfu_udp_tx_batch_new();
+  return pm->udp_tx;
 }
 
 sfu_udp_rx_batch_t *sfu_port_manager_udp_rx(sfu_port_manager_t *pm) {

@@ -64,6 +64,8 @@ typedef struct sfu_udp_rx_batch {
   uint8_t *buf; /* SFU_PORT_MANAGER_UDP_CHUNK * _CHUNKS bytes */
 } sfu_udp_rx_batch_t;
 
+typedef struct sfu_udp_tx_batch sfu_udp_tx_batch_t;
+
 typedef struct sfu_port_manager_stats {
   uint64_t binds;         /* successful */
   uint64_t bind_attempts; /* bind() calls */
@@ -75,6 +77,7 @@ typedef struct sfu_port_manager {
   uint64_t rng;                /* xorshift64* state */
   sfu_list_t bindings;
   sfu_udp_rx_batch_t *udp_rx; /* lazily allocated */
+  sfu_udp_tx_batch_t *udp_tx; /* lazily allocated (sfu_udp_tx_batch.h) */
   sfu_port_manager_stats_t stats;
 } sfu_port_manager_t;
 
@@ -98,5 +101,7 @@ size_t sfu_port_manager_count(const sfu_port_manager_t *pm);
 
 /* The shared UDP receive batch (NULL if it cannot be allocated). */
 sfu_udp_rx_batch_t *sfu_port_manager_udp_rx(sfu_port_manager_t *pm);
+/* The shared UDP send batch (NULL if it cannot be allocated). */
+sfu_udp_tx_batch_t *sfu_port_manager_udp_tx(sfu_port_manager_t *pm);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "sfu_error.h"
 #include "sfu_sockaddr.h"
+#include "sfu_udp_tx_batch.h"
 
 /* One queued datagram: its destination and bytes in one allocation. */
 typedef struct sfu__udp_send {
@@ -86,6 +87,68 @@ static void sfu__udp_flush(sfu_udp_socket_t *sock) {
   sfu__udp_poll(sock, false);
 }
 
+/* Appends a copy to the ordered send queue and polls for writable. */
+static int sfu__udp_queue_push(sfu_udp_socket_t *sock, const uint8_t *p, size_t len, const struct sockaddr *to) {
+  sfu__udp_send_t *s;
+  if (sock->stats.queued_bytes > sock->max_queued || len > sock->max_queued - sock->stats.queued_bytes) {
+    sock->stats.dropped_queue_full++;
+    return SFU_ENOMEM;
+  }
+  if ((s = malloc(sizeof(*s) + len)) == NULL) {
+    sock->stats.dropped_queue_full++;
+    return SFU_ENOMEM;
+  }
+  s->len = len;
+  memcpy(&s->to, to, sfu_sockaddr_len(to));
+  memcpy(s->bytes, p, len);
+  sfu_list_insert_tail(&sock->send_queue, &s->link);
+  sock->stats.queued++;
+  sock->stats.queued_bytes += len;
+  sock->stats.queued_packets++;
+  sfu__udp_poll(sock, true);
+  return 0;
+}
+
+/* Hands the batch filled during our read to the kernel: sendmmsg() until it
+ * is empty; a datagram the kernel refuses is counted and dropped (as sendto()
+ * would), and when the kernel is full the rest goes to the queue in order. */
+static void sfu__udp_tx_flush(sfu_udp_socket_t *sock) {
+  sfu_udp_tx_batch_t *b = sock->pm->udp_tx;
+  while (b->count > 0) {
+    int n;
+    do n = sendmmsg(sock->fd, b->msgs, b->count, MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    if (n > 0) {
+      sock->stats.send_batches++;
+      for (int i = 0; i < n; i++) {
+        sock->stats.packets_out++;
+        sock->stats.bytes_out += b->iov[i].iov_len;
+      }
+      sfu_udp_tx_batch_consume(b, (unsigned)n);
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+      for (unsigned i = 0; i < b->count; i++) {
+        const struct sockaddr *to = b->msgs[i].msg_hdr.msg_name != NULL ? (const struct sockaddr *)b->msgs[i].msg_hdr.msg_name
+                                                                        : (const struct sockaddr *)&sock->peer;
+        (void)sfu__udp_queue_push(sock, b->buf[i], b->iov[i].iov_len, to);
+      }
+      b->count = 0;
+      break;
+    }
+    sock->stats.send_errors++;
+    sfu_udp_tx_batch_consume(b, 1);
+  }
+}
+
+static void sfu__udp_tx_end(sfu_udp_socket_t *sock) {
+  if (!sock->batching) return;
+  if (sock->fd >= 0) sfu__udp_tx_flush(sock);
+  sock->pm->udp_tx->count = 0;
+  sock->pm->udp_tx->owner = NULL;
+  sock->batching = false;
+}
+
 /* Readable: one recvmmsg() of up to SFU_PORT_MANAGER_UDP_CHUNKS datagrams per
  * wakeup (bounded work; the poll is level-triggered, so what is left wakes
  * the loop again at once). Unlike libuv's reader it does not call again until
@@ -109,6 +172,13 @@ static void sfu__udp_read(sfu_udp_socket_t *sock) {
   }
   sock->stats.recv_calls++;
   for (int i = 0; i < n; i++) rx->msgs[i].msg_hdr.msg_namelen = sizeof(rx->from[i]); /* for the next call */
+  if (n > 1) {
+    sfu_udp_tx_batch_t *tx = sfu_port_manager_udp_tx(sock->pm);
+    if (tx != NULL && tx->owner == NULL) {
+      tx->owner = sock;
+      sock->batching = true;
+    }
+  }
   for (int i = 0; i < n && sock->handle.data != NULL; i++) {
     size_t len = rx->msgs[i].msg_len;
     const struct sockaddr *addr = (const struct sockaddr *)&rx->from[i];
@@ -121,6 +191,7 @@ static void sfu__udp_read(sfu_udp_socket_t *sock) {
     sock->stats.bytes_in += (uint64_t)len;
     sock->on_packet(sock, rx->iov[i].iov_base, len, addr);
   }
+  sfu__udp_tx_end(sock); /* also when a callback closed us: close() flushed already */
 }
 
 static void sfu__udp_on_poll(uv_poll_t *h, int status, int events) {
@@ -200,13 +271,24 @@ int sfu_udp_socket_open(sfu_udp_socket_t **out, uv_loop_t *loop, sfu_port_manage
 }
 
 int sfu_udp_socket_send(sfu_udp_socket_t *sock, const uint8_t *p, size_t len, const struct sockaddr *to) {
-  sfu__udp_send_t *s;
   int r;
 
   if (sock == NULL || sock->closing) return SFU_ESTATE;
   if (p == NULL || len == 0 || len > UINT32_MAX || to == NULL ||
       (to->sa_family != AF_INET && to->sa_family != AF_INET6))
     return SFU_EINVAL;
+
+  /* From inside our own read: into the shared batch, one sendmmsg() later. */
+  if (sock->batching && sfu_list_empty(&sock->send_queue)) {
+    sfu_udp_tx_batch_t *tx = sock->pm->udp_tx;
+    if (len <= SFU_UDP_TX_SLOT && tx->count == SFU_UDP_TX_BATCH_MAX) sfu__udp_tx_flush(sock);
+    if (len > SFU_UDP_TX_SLOT) sfu__udp_tx_flush(sock); /* keep the order, then send it alone */
+    else if (sfu_list_empty(&sock->send_queue)) {
+      bool peer = sock->connected && sfu_sockaddr_equal(to, (const struct sockaddr *)&sock->peer);
+      sfu_udp_tx_batch_add(tx, p, len, peer ? NULL : to, sfu_sockaddr_len(to));
+      return 0;
+    }
+  }
 
   /* Behind a non-empty queue a datagram queues too: order is kept. */
   if (sfu_list_empty(&sock->send_queue)) {
@@ -222,23 +304,7 @@ int sfu_udp_socket_send(sfu_udp_socket_t *sock, const uint8_t *p, size_t len, co
     }
   }
 
-  if (sock->stats.queued_bytes > sock->max_queued || len > sock->max_queued - sock->stats.queued_bytes) {
-    sock->stats.dropped_queue_full++;
-    return SFU_ENOMEM;
-  }
-  if ((s = malloc(sizeof(*s) + len)) == NULL) {
-    sock->stats.dropped_queue_full++;
-    return SFU_ENOMEM;
-  }
-  s->len = len;
-  memcpy(&s->to, to, sfu_sockaddr_len(to));
-  memcpy(s->bytes, p, len);
-  sfu_list_insert_tail(&sock->send_queue, &s->link);
-  sock->stats.queued++;
-  sock->stats.queued_bytes += len;
-  sock->stats.queued_packets++;
-  sfu__udp_poll(sock, true);
-  return 0;
+  return sfu__udp_queue_push(sock, p, len, to);
 }
 
 int sfu_udp_socket_connect(sfu_udp_socket_t *sock, const struct sockaddr *peer) {
@@ -252,6 +318,7 @@ int sfu_udp_socket_connect(sfu_udp_socket_t *sock, const struct sockaddr *peer) 
 
 void sfu_udp_socket_close(sfu_udp_socket_t *sock, sfu_udp_socket_close_cb cb) {
   if (sock == NULL || sock->closing) return;
+  sfu__udp_tx_end(sock); /* what our read batched so far still goes out */
   sock->closing = true;
   sock->close_cb = cb;
   sock->stats.dropped_on_close += sfu__udp_queue_free(sock);

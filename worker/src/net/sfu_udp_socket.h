@@ -50,6 +50,7 @@ typedef struct sfu_udp_socket_stats {
   uint64_t recv_calls;    /* recvmmsg() calls that returned datagrams */
   uint64_t socket_errors; /* asynchronous errors (ICMP unreachable on a connected socket) */
   uint64_t truncated_in; /* datagrams larger than a receive chunk (cannot happen with 64 KiB chunks) */
+  uint64_t send_batches; /* sendmmsg() calls of datagrams sent from inside this socket's own read */
   size_t queued_bytes, queued_packets;
 } sfu_udp_socket_stats_t;
 
@@ -72,6 +73,7 @@ struct sfu_udp_socket {
   int recv_buffer_size; /* SO_RCVBUF in effect */
   size_t max_queued;    /* bytes; may be changed at any time */
   sfu_udp_socket_stats_t stats;
+  bool batching; /* inside our read callback: sends go to the shared tx batch */
   bool closing;
 };
 

@@ -12,6 +12,7 @@
 #include "sfu_stun.h"
 #include "sfu_tcp_conn.h"
 #include "sfu_tcp_server.h"
+#include "sfu_tuple_map.h"
 #include "sfu_udp_socket.h"
 #include "sfu_webrtc_transport.h"
 
@@ -22,11 +23,6 @@ typedef struct sfu__ufrag_entry {
   size_t len;
   sfu_webrtc_transport_t *wt;
 } sfu__ufrag_entry_t;
-
-typedef struct sfu__tuple_entry {
-  sfu_tuple_t tuple;
-  sfu_webrtc_transport_t *wt;
-} sfu__tuple_entry_t;
 
 struct sfu_webrtc_server {
   sfu_ctx_t *ctx;
@@ -39,8 +35,7 @@ struct sfu_webrtc_server {
   sfu_list_t transports;
   sfu__ufrag_entry_t *ufrags;
   size_t nufrags, ufrags_cap;
-  sfu__tuple_entry_t *tuples;
-  size_t ntuples, tuples_cap;
+  sfu_tuple_map_t tuples; /* every validated tuple -> its transport */
   int pending_closes;
   bool closed;
   sfu_closing_t closing;
@@ -54,32 +49,11 @@ const char *sfu_webrtc_server_id(const sfu_webrtc_server_t *srv, size_t *len) {
 /* ---- routing tables ---- */
 
 static sfu_webrtc_transport_t *sfu__by_tuple(sfu_webrtc_server_t *srv, const sfu_tuple_t *t) {
-  for (size_t i = 0; i < srv->ntuples; i++)
-    if (sfu_tuple_equal(&srv->tuples[i].tuple, t)) return srv->tuples[i].wt;
-  return NULL;
+  return sfu_tuple_map_get(&srv->tuples, t);
 }
 
 static void sfu__add_tuple(sfu_webrtc_server_t *srv, const sfu_tuple_t *t, sfu_webrtc_transport_t *wt) {
-  if (sfu__by_tuple(srv, t) != NULL) return;
-  if (srv->ntuples == srv->tuples_cap) {
-    size_t cap = srv->tuples_cap ? srv->tuples_cap * 2 : 16;
-    sfu__tuple_entry_t *n = realloc(srv->tuples, cap * sizeof(*n));
-    if (n == NULL) return;
-    srv->tuples = n;
-    srv->tuples_cap = cap;
-  }
-  srv->tuples[srv->ntuples].tuple = *t;
-  srv->tuples[srv->ntuples].wt = wt;
-  srv->ntuples++;
-}
-
-static void sfu__remove_tuples(sfu_webrtc_server_t *srv, const sfu_webrtc_transport_t *wt, const sfu_tuple_t *only) {
-  size_t j = 0;
-  for (size_t i = 0; i < srv->ntuples; i++) {
-    bool drop = only != NULL ? sfu_tuple_equal(&srv->tuples[i].tuple, only) : srv->tuples[i].wt == wt;
-    if (!drop) srv->tuples[j++] = srv->tuples[i];
-  }
-  srv->ntuples = j;
+  (void)sfu_tuple_map_put(&srv->tuples, t, wt); /* present: the first owner keeps it, as before */
 }
 
 void sfu_webrtc_server_add_ufrag(sfu_webrtc_server_t *srv, sfu_webrtc_transport_t *wt, const char *ufrag, size_t len) {
@@ -115,7 +89,7 @@ void sfu_webrtc_server_add_transport(sfu_webrtc_server_t *srv, sfu_webrtc_transp
 
 void sfu_webrtc_server_remove_transport(sfu_webrtc_server_t *srv, sfu_webrtc_transport_t *wt) {
   sfu_list_remove(sfu_webrtc_transport_server_link(wt));
-  sfu__remove_tuples(srv, wt, NULL);
+  sfu_tuple_map_del_value(&srv->tuples, wt);
   size_t j = 0;
   for (size_t i = 0; i < srv->nufrags; i++)
     if (srv->ufrags[i].wt != wt) srv->ufrags[j++] = srv->ufrags[i];
@@ -173,7 +147,7 @@ static void sfu__tcp_closed(sfu_tcp_conn_t *conn, sfu_tcp_close_reason_t reason)
   if (srv == NULL) return;
   sfu_tcp_conn_tuple(conn, &tuple);
   sfu_webrtc_transport_t *wt = sfu__by_tuple(srv, &tuple);
-  sfu__remove_tuples(srv, NULL, &tuple);
+  (void)sfu_tuple_map_del(&srv->tuples, &tuple);
   if (wt != NULL) sfu_webrtc_transport_tuple_gone(wt, &tuple);
 }
 
@@ -259,7 +233,7 @@ static void sfu__on_request(sfu_handler_t *h, sfu_request_t *req) {
 static void sfu__reap(sfu_closing_t *c) {
   sfu_webrtc_server_t *srv = sfu_container_of(c, sfu_webrtc_server_t, closing);
   free(srv->ufrags);
-  free(srv->tuples);
+  sfu_tuple_map_free(&srv->tuples);
   free(srv->id);
   free(srv);
 }
@@ -304,6 +278,7 @@ int sfu_webrtc_server_create(sfu_ctx_t *ctx, sfu_port_manager_t *ports, fb_table
   srv->ctx = ctx;
   sfu_list_init(&srv->transports);
   sfu_list_init(&srv->worker_link);
+  sfu_tuple_map_init(&srv->tuples);
   if ((srv->id = sfu_strdup_fb(id)) == NULL) {
     free(srv);
     return SFU_ENOMEM;
