@@ -7,6 +7,7 @@
 #include "sfu_audio_level_observer.h"
 #include "sfu_consumer.h"
 #include "sfu_error.h"
+#include "sfu_pipe_transport.h"
 #include "sfu_plain_transport.h"
 #include "sfu_producer.h"
 #include "sfu_request.h"
@@ -292,6 +293,23 @@ static void sfu__create_plain(sfu_router_t *r, sfu_request_t *req) {
   sfu__add_transport(r, t, req);
 }
 
+static void sfu__create_pipe(sfu_router_t *r, sfu_request_t *req) {
+  fb_table_t body;
+  sfu_transport_t *t;
+  sfu_transport_parent_t parent = sfu__parent(r);
+  char err[256] = "";
+  int rc;
+  if (!sfu_request_body(req, FBS_Request_Body_Router_CreatePipeTransportRequest, &body)) return;
+  fb_str_t id = FBS_Router_CreatePipeTransportRequest_transport_id(body);
+  if (!sfu__id_free(r, id, req, "transport")) return;
+  if ((rc = sfu_pipe_transport_create(&parent, id.ptr, id.len, FBS_Router_CreatePipeTransportRequest_options(body), &t, err,
+                                      sizeof(err))) != 0) {
+    sfu_request_fail(req, rc, "%s", err[0] ? err : sfu_strerror(rc));
+    return;
+  }
+  sfu__add_transport(r, t, req);
+}
+
 static void sfu__create_alo(sfu_router_t *r, sfu_request_t *req) {
   fb_table_t body;
   sfu_rtp_observer_t *o;
@@ -322,6 +340,9 @@ static void sfu__router_on_request(sfu_handler_t *h, sfu_request_t *req) {
       break;
     case FBS_Request_Method_ROUTER_CREATE_PLAINTRANSPORT:
       sfu__create_plain(r, req);
+      break;
+    case FBS_Request_Method_ROUTER_CREATE_PIPETRANSPORT:
+      sfu__create_pipe(r, req);
       break;
     case FBS_Request_Method_ROUTER_CREATE_AUDIOLEVELOBSERVER:
       sfu__create_alo(r, req);
