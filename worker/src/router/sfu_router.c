@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "fbs_generated.h"
+#include "sfu_active_speaker_observer.h"
 #include "sfu_audio_level_observer.h"
 #include "sfu_consumer.h"
 #include "sfu_error.h"
@@ -46,10 +47,13 @@ static void sfu__on_producer_closed(void *arg, sfu_transport_t *t, sfu_producer_
 }
 
 static void sfu__on_producer_paused(void *arg, sfu_producer_t *p, bool paused) {
+  sfu_router_t *r = arg;
   sfu_list_t *it;
-  (void)arg;
   sfu_list_foreach(it, &p->consumers) {
     sfu_consumer_producer_paused(sfu_container_of(it, sfu_consumer_t, producer_link), paused);
+  }
+  sfu_list_foreach(it, &r->rtp_observers) {
+    sfu_rtp_observer_producer_paused(sfu_container_of(it, sfu_rtp_observer_t, router_link), p, paused);
   }
 }
 
@@ -326,6 +330,22 @@ static void sfu__create_alo(sfu_router_t *r, sfu_request_t *req) {
   sfu_request_accept(req);
 }
 
+static void sfu__create_aso(sfu_router_t *r, sfu_request_t *req) {
+  fb_table_t body;
+  sfu_rtp_observer_t *o;
+  char err[256] = "";
+  int rc;
+  if (!sfu_request_body(req, FBS_Request_Body_Router_CreateActiveSpeakerObserverRequest, &body)) return;
+  fb_str_t id = FBS_Router_CreateActiveSpeakerObserverRequest_rtp_observer_id(body);
+  if (!sfu__id_free(r, id, req, "rtpObserver")) return;
+  if ((rc = sfu_active_speaker_observer_create(r->ctx, &sfu__observer_listener, r, body, &o, err, sizeof(err))) != 0) {
+    sfu_request_fail(req, rc, "%s", err[0] ? err : sfu_strerror(rc));
+    return;
+  }
+  sfu_list_insert_tail(&r->rtp_observers, &o->router_link);
+  sfu_request_accept(req);
+}
+
 static void sfu__router_on_request(sfu_handler_t *h, sfu_request_t *req) {
   sfu_router_t *r = sfu_container_of(h, sfu_router_t, handler);
   fb_table_t body;
@@ -343,6 +363,9 @@ static void sfu__router_on_request(sfu_handler_t *h, sfu_request_t *req) {
       break;
     case FBS_Request_Method_ROUTER_CREATE_PIPETRANSPORT:
       sfu__create_pipe(r, req);
+      break;
+    case FBS_Request_Method_ROUTER_CREATE_ACTIVESPEAKEROBSERVER:
+      sfu__create_aso(r, req);
       break;
     case FBS_Request_Method_ROUTER_CREATE_AUDIOLEVELOBSERVER:
       sfu__create_alo(r, req);
