@@ -1,6 +1,6 @@
 // PipeTransport between two worker processes, driven by the unmodified
 // mediasoup 3.27.1 library (router.pipeToRouter): plain RTP in on worker 1,
-// out of worker 2, every simulcast encoding through one pipe consumer, key
+// out of worker 2, every simulcast encoding through one (SRTP) pipe consumer, key
 // frame requests back through the pipe, SRTP on the pipe, bad connect()
 // arguments, trace events with their info fields, and cleanup (no objects,
 // no sockets left).
@@ -121,8 +121,12 @@ test('pipeToRouter between two workers: every simulcast encoding through one pip
   // the sender is known to the comedia transport before key frames are asked for
   await sendFrames(sender, to, state, 1);
 
-  const { pipeConsumer, pipeProducer } = await router1.pipeToRouter({ producerId: producer.id, router: router2 });
+  const { pipeConsumer, pipeProducer } = await router1.pipeToRouter({ producerId: producer.id, router: router2, enableSrtp: true });
   assert.equal(pipeConsumer.type, 'pipe');
+  // key frames traced as they leave (before SRTP protects them in place)
+  const keyTraces = [];
+  pipeConsumer.on('trace', (t) => t.type === 'keyframe' && keyTraces.push(t));
+  await pipeConsumer.enableTraceEvent(['keyframe']);
   assert.equal(pipeProducer.id, producer.id);
   assert.equal(pipeConsumer.rtpParameters.encodings.length, 3);
   const { receiver, consumer } = await plainConsumer(router2, pipeProducer.id);
@@ -139,6 +143,10 @@ test('pipeToRouter between two workers: every simulcast encoding through one pip
   await sendFrames(sender, to, state, 30, { key: true });
   await sleep(300);
 
+  // (mediasoup 3.27.1's Consumer emits each 'trace' notification twice: count distinct packets)
+  assert.deepEqual([...new Set(keyTraces.map((t) => `${t.info.rtpPacket.ssrc}`))].sort(),
+    pipeConsumer.rtpParameters.encodings.map((e) => `${e.ssrc}`).sort());
+  assert.ok(keyTraces.every((t) => t.direction === 'out' && t.info.rtpPacket.isKeyFrame && t.info.rtpPacket.payloadType === pipeConsumer.rtpParameters.codecs[0].payloadType));
   // worker 1: one pipe consumer, three send streams, each carried every frame
   const pstats = await pipeConsumer.getStats();
   const outbound = pstats.filter((s) => s.type === 'outbound-rtp');

@@ -462,8 +462,9 @@ void sfu__consumer_forward(sfu_consumer_t *c, const sfu_rtp_packet_t *in, uint64
     c->max_out_ts_ms = now_ms;
   }
   sfu_rtp_stream_sent(&c->stream, &pkt, now_ms);
-  c->listener->send_rtp(c->listener_arg, c, &pkt, false);
+  /* traced before it is sent: the parent may protect the buffer in place */
   sfu__consumer_trace_rtp(c, &pkt);
+  c->listener->send_rtp(c->listener_arg, c, &pkt, false);
 }
 
 void sfu_consumer_producer_paused(sfu_consumer_t *c, bool paused) {
@@ -539,8 +540,8 @@ void sfu_consumer_on_nack(sfu_consumer_t *c, const sfu_rtcp_nack_t *nack, uint64
       }
       slot->resent++;
       s->packets_retransmitted++;
-      c->listener->send_rtp(c->listener_arg, c, &pkt, c->rtx_codec != NULL && s->params.has_rtx);
       sfu__consumer_trace_rtp_rtx(c, &pkt, c->rtx_codec != NULL && s->params.has_rtx);
+      c->listener->send_rtp(c->listener_arg, c, &pkt, c->rtx_codec != NULL && s->params.has_rtx);
     }
   }
 }

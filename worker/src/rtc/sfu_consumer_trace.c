@@ -25,7 +25,8 @@ void sfu__consumer_trace_rtp_rtx(sfu_consumer_t *c, const sfu_rtp_packet_t *pkt,
              sfu_rtp_is_keyframe(pkt, c->stream.params.codec);
   if (!key && !SFU__ON(c, FBS_Consumer_TraceEventType_RTP)) return;
   fb_builder_t *b = &c->ctx->fbb;
-  sfu_rtp_trace_ids_t ids = {.mid = c->mid_ext_id, .twcc = c->twcc_ext_id};
+  /* traced before the parent writes the transport-wide sequence number: none given */
+  sfu_rtp_trace_ids_t ids = {.mid = c->mid_ext_id};
   fb_ref_t dump = sfu_rtp_trace_dump(b, pkt, c->stream.params.codec, &ids);
   fb_ref_t info;
   if (key) {

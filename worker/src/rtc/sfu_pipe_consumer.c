@@ -93,8 +93,8 @@ static void sfu__pipe_send_rtp(sfu_consumer_t *c, const sfu_rtp_packet_t *in, ui
   sfu_rtp_set_sequence_number(&pkt, (uint16_t)seq32);
   if (pkt.ext_count > 0 && sfu_rtp_map_extensions(&pkt, c->src_ext_map) != 0) return;
   sfu_rtp_stream_sent(l->stream, &pkt, now_ms);
+  sfu__consumer_trace_rtp(c, &pkt); /* before the parent may protect the buffer in place */
   c->listener->send_rtp(c->listener_arg, c, &pkt, false);
-  sfu__consumer_trace_rtp(c, &pkt);
 }
 
 const sfu_consumer_ops_t sfu__pipe_consumer_ops = {
