@@ -97,7 +97,9 @@ static void aso_open(aso_env_t *a, uint16_t interval) {
   fb_builder_free(&b);
   assert_int_equal(sfu_active_speaker_observer_create(&a->env.ctx, &listener, NULL, req, &a->o, err, sizeof(err)), 0);
   for (int i = 0; i < 3; i++) {
-    snprintf(a->ids[i], sizeof(a->ids[i]), "p%d", i);
+    a->ids[i][0] = 'p';
+    a->ids[i][1] = (char)('0' + i);
+    a->ids[i][2] = '\0';
     a->p[i].id = a->ids[i];
     a->p[i].id_len = strlen(a->ids[i]);
     a->p[i].kind = SFU_KIND_AUDIO;
