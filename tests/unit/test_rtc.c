@@ -508,7 +508,9 @@ static sfu_consumer_t *h_consumer(const char *id, bool video, uint8_t type, size
                     .scalability = h_consumer_scalability}};
   size_t nenc = 1;
   if (type == FBS_RtpParameters_Type_PIPE) {
-    for (size_t i = 0; i < nsources; i++) enc[i] = (tenc_t){.ssrc = 9000 + (uint32_t)H.nc * 10 + (uint32_t)i};
+    for (size_t i = 0; i < nsources; i++)
+      enc[i] = (tenc_t){.ssrc = 9000 + (uint32_t)H.nc * 10 + (uint32_t)i,
+                        .rtx_ssrc = rtx ? 9005 + (uint32_t)H.nc * 10 + (uint32_t)i : 0};
     nenc = nsources;
   }
   trtp_t r = {.mid = "c", .codecs = video ? (h_video_consumer ? h_video_consumer : VP8_CONSUMER) : &OPUS,
@@ -1204,6 +1206,35 @@ static void test_pipe_consumer(void **state) {
   h_close();
 }
 
+/* enableRtx on a pipe: each lane retransmits as RTX under its own RTX SSRC
+ * with its own RTX sequence numbers. */
+static void test_pipe_consumer_rtx(void **state) {
+  (void)state;
+  h_open();
+  const tenc_t encs[2] = {{.ssrc = 3000}, {.ssrc = 3001}};
+  h_producer(true, encs, 2, NULL, 0);
+  sfu_consumer_t *c = h_consumer("c1", true, FBS_RtpParameters_Type_PIPE, 2, -1, true, false, false);
+  uint8_t key[80];
+  rtc_vp8_payload(key, true, sizeof(key));
+  h_in(96, 10, 200, 3000, key, 80, NULL, 0, 1000);
+  h_in(96, 40, 200, 3001, key, 80, NULL, 0, 1000);
+  assert_int_equal(H.nout, 2);
+  assert_true(sfu_consumer_has_ssrc(c, 9005));
+  assert_true(sfu_consumer_has_ssrc(c, 9006));
+  h_nack(c, 9001, 40, 1100);
+  h_nack(c, 9000, 10, 1100);
+  h_nack(c, 9001, 40, 1200);
+  assert_int_equal(H.nout, 5);
+  assert_true(H.out[2].rtx && H.out[3].rtx && H.out[4].rtx);
+  assert_int_equal(H.out[2].ssrc, 9006);
+  assert_int_equal(H.out[2].pt, 102);
+  assert_int_equal(H.out[3].ssrc, 9005);
+  assert_int_equal(H.out[4].ssrc, 9006);
+  assert_int_equal((uint16_t)(H.out[4].seq - H.out[2].seq), 1); /* lane 1's own RTX numbers */
+  assert_int_equal(H.out[2].len, H.out[1].len + 2);
+  h_close();
+}
+
 /* RTP inactivity (mediasoup's RtpStreamRecv): no packet for 1.5 s (5 s with
  * Opus DTX) sets the stream's score to 0, once, told to the parent (and so
  * the consumers); the next packet sets it back to 10; a receiver report in
@@ -1293,6 +1324,7 @@ int main(void) {
       cmocka_unit_test(test_simulcast_temporal_allocation),
       cmocka_unit_test(test_h264_dependency_descriptor),
       cmocka_unit_test(test_pipe_consumer),
+      cmocka_unit_test(test_pipe_consumer_rtx),
       cmocka_unit_test(test_producer_inactivity_score),
       cmocka_unit_test(test_inactive_consumer),
   };
