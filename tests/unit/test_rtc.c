@@ -508,7 +508,9 @@ static sfu_consumer_t *h_consumer(const char *id, bool video, uint8_t type, size
                     .scalability = h_consumer_scalability}};
   size_t nenc = 1;
   if (type == FBS_RtpParameters_Type_PIPE) {
-    for (size_t i = 0; i < nsources; i++) enc[i] = (tenc_t){.ssrc = 9000 + (uint32_t)H.nc * 10 + (uint32_t)i};
+    for (size_t i = 0; i < nsources; i++)
+      enc[i] = (tenc_t){.ssrc = 9000 + (uint32_t)H.nc * 10 + (uint32_t)i,
+                        .rtx_ssrc = rtx ? 9005 + (uint32_t)H.nc * 10 + (uint32_t)i : 0};
     nenc = nsources;
   }
   trtp_t r = {.mid = "c", .codecs = video ? (h_video_consumer ? h_video_consumer : VP8_CONSUMER) : &OPUS,
@@ -1103,25 +1105,133 @@ static void test_h264_dependency_descriptor(void **state) {
   h_close();
 }
 
+static void h_nack(sfu_consumer_t *c, uint32_t ssrc, uint16_t seq, uint64_t now) {
+  uint8_t buf[64];
+  sfu_rtcp_iter_t it;
+  sfu_rtcp_hdr_t h;
+  sfu_rtcp_nack_t nack;
+  int len = sfu_rtcp_nack_build(buf, sizeof(buf), 1, ssrc, (const uint16_t[]){seq}, 1, NULL);
+  assert_true(len > 0);
+  sfu_rtcp_iter_init(&it, buf, (size_t)len);
+  assert_int_equal(sfu_rtcp_iter_next(&it, &h), 1);
+  assert_int_equal(sfu_rtcp_nack_parse(&h, &nack), 0);
+  sfu_consumer_on_nack(c, &nack, now);
+}
+
+/* mediasoup 3.27's pipe consumer: each encoding its own lane under our SSRC
+ * for it; a video lane waits for a key frame after the transport connected
+ * (asking for one), timestamps pass as they are, sequence numbers go on
+ * across a pause; NACK, RR and SR per lane; key frame requests go to every
+ * encoding. */
 static void test_pipe_consumer(void **state) {
   (void)state;
   h_open();
   const tenc_t encs[2] = {{.ssrc = 3000}, {.ssrc = 3001}};
   h_producer(true, encs, 2, NULL, 0);
-  h_consumer("c1", true, FBS_RtpParameters_Type_PIPE, 2, -1, false, false, false);
-  uint8_t delta[80];
+  sfu_consumer_t *c = h_consumer("c1", true, FBS_RtpParameters_Type_PIPE, 2, -1, false, false, false);
+  uint8_t key[80], delta[80];
+  rtc_vp8_payload(key, true, sizeof(key));
   rtc_vp8_payload(delta, false, sizeof(delta));
-  /* no key frame gating, numbers untouched, each encoding under its own SSRC */
-  h_in(96, 10, 100, 3000, delta, 80, NULL, 0, 1000);
-  h_in(96, 77, 900, 3001, delta, 80, NULL, 0, 1000);
+  size_t plis = H.plis;
+  /* deltas before a key frame: dropped, a key frame asked for */
+  h_in(96, 9, 100, 3000, delta, 80, NULL, 0, 1000);
+  assert_int_equal(H.nout, 0);
+  assert_true(H.plis > plis);
+  h_in(96, 10, 200, 3000, key, 80, NULL, 0, 1000);
+  h_in(96, 76, 900, 3001, delta, 80, NULL, 0, 1000);
+  h_in(96, 77, 900, 3001, key, 80, NULL, 0, 1000);
   h_in(96, 11, 3100, 3000, delta, 80, NULL, 0, 1033);
-  assert_int_equal(H.nout, 3);
+  h_in(96, 13, 6100, 3000, delta, 80, NULL, 0, 1066); /* 12 lost on the way in: the hole stays */
+  assert_int_equal(H.nout, 4);
   assert_int_equal(H.out[0].ssrc, 9000);
   assert_int_equal(H.out[0].seq, 10);
-  assert_int_equal(H.out[0].ts, 100);
+  assert_int_equal(H.out[0].ts, 200);
+  assert_int_equal(H.out[0].pt, 101);
   assert_int_equal(H.out[1].ssrc, 9001);
   assert_int_equal(H.out[1].seq, 77);
+  assert_int_equal(H.out[1].ts, 900);
   assert_int_equal(H.out[2].seq, 11);
+  assert_int_equal(H.out[3].seq, 13);
+  assert_int_equal(H.out[3].ts, 6100);
+  /* an empty payload is not forwarded and leaves no hole */
+  h_in(96, 14, 6100, 3000, delta, 0, NULL, 0, 1070);
+  assert_int_equal(H.nout, 4);
+  /* every SSRC of ours is known, and each has its own stream */
+  assert_true(sfu_consumer_has_ssrc(c, 9000));
+  assert_true(sfu_consumer_has_ssrc(c, 9001));
+  assert_false(sfu_consumer_has_ssrc(c, 9002));
+  sfu_rtp_stream_t *ss[4];
+  assert_int_equal(sfu_consumer_streams(c, ss, 4), 2);
+  assert_int_equal(ss[0]->packets, 3);
+  assert_int_equal(ss[1]->packets, 1);
+  /* a NACK about lane 1 is answered from lane 1's buffer, under its SSRC */
+  h_nack(c, 9001, 77, 1100);
+  assert_int_equal(H.nout, 5);
+  assert_int_equal(H.out[4].ssrc, 9001);
+  assert_int_equal(H.out[4].seq, 77);
+  assert_int_equal(ss[1]->packets_retransmitted, 1);
+  assert_int_equal(ss[0]->packets_retransmitted, 0);
+  /* a receiver report about lane 1 changes lane 1 only */
+  sfu_rtcp_rb_t rb = {.ssrc = 9001, .fraction_lost = 64, .highest_seq = 77};
+  sfu_consumer_on_rr(c, &rb, 1200);
+  assert_int_equal(ss[1]->fraction_lost, 64);
+  assert_int_equal(ss[0]->fraction_lost, 0);
+  /* one SR per lane */
+  uint8_t rbuf[1200];
+  sfu_rtcp_writer_t w;
+  sfu_rtcp_writer_init(&w, rbuf, sizeof(rbuf));
+  sfu_consumer_write_sr(c, &w, 1300);
+  sfu_rtcp_iter_t it;
+  sfu_rtcp_hdr_t hd;
+  size_t srs = 0;
+  sfu_rtcp_iter_init(&it, rbuf, w.len);
+  while (sfu_rtcp_iter_next(&it, &hd) == 1)
+    if (hd.pt == SFU_RTCP_PT_SR) srs++;
+  assert_int_equal(srs, 2);
+  /* a PLI from the other router asks the producer for every encoding */
+  plis = H.plis;
+  sfu_consumer_on_key_frame_request(c, 9000, false, 5000);
+  assert_int_equal(H.plis, plis + 2);
+  /* pause, resume: wait for a key frame again, numbers go on from the last sent */
+  sfu_consumer_producer_paused(c, true);
+  h_in(96, 15, 9100, 3000, key, 80, NULL, 0, 5100);
+  assert_int_equal(H.nout, 5);
+  sfu_consumer_producer_paused(c, false);
+  h_in(96, 500, 12100, 3000, delta, 80, NULL, 0, 6000);
+  assert_int_equal(H.nout, 5);
+  h_in(96, 501, 15100, 3000, key, 80, NULL, 0, 6000);
+  assert_int_equal(H.nout, 6);
+  assert_int_equal(H.out[5].seq, 14);
+  assert_int_equal(H.out[5].ts, 15100);
+  h_close();
+}
+
+/* enableRtx on a pipe: each lane retransmits as RTX under its own RTX SSRC
+ * with its own RTX sequence numbers. */
+static void test_pipe_consumer_rtx(void **state) {
+  (void)state;
+  h_open();
+  const tenc_t encs[2] = {{.ssrc = 3000}, {.ssrc = 3001}};
+  h_producer(true, encs, 2, NULL, 0);
+  sfu_consumer_t *c = h_consumer("c1", true, FBS_RtpParameters_Type_PIPE, 2, -1, true, false, false);
+  uint8_t key[80];
+  rtc_vp8_payload(key, true, sizeof(key));
+  h_in(96, 10, 200, 3000, key, 80, NULL, 0, 1000);
+  h_in(96, 40, 200, 3001, key, 80, NULL, 0, 1000);
+  assert_int_equal(H.nout, 2);
+  assert_true(sfu_consumer_has_ssrc(c, 9005));
+  assert_true(sfu_consumer_has_ssrc(c, 9006));
+  h_nack(c, 9001, 40, 1100);
+  h_nack(c, 9000, 10, 1100);
+  h_nack(c, 9001, 40, 1200);
+  assert_int_equal(H.nout, 5);
+  assert_true(H.out[2].rtx && H.out[3].rtx && H.out[4].rtx);
+  assert_int_equal(H.out[2].ssrc, 9006);
+  assert_int_equal(H.out[2].pt, 102);
+  assert_int_equal(H.out[3].ssrc, 9005);
+  assert_int_equal(H.out[4].ssrc, 9006);
+  assert_int_equal((uint16_t)(H.out[4].seq - H.out[2].seq), 1); /* lane 1's own RTX numbers */
+  assert_int_equal(H.out[2].len, H.out[1].len + 2);
   h_close();
 }
 
@@ -1214,6 +1324,7 @@ int main(void) {
       cmocka_unit_test(test_simulcast_temporal_allocation),
       cmocka_unit_test(test_h264_dependency_descriptor),
       cmocka_unit_test(test_pipe_consumer),
+      cmocka_unit_test(test_pipe_consumer_rtx),
       cmocka_unit_test(test_producer_inactivity_score),
       cmocka_unit_test(test_inactive_consumer),
   };

@@ -109,7 +109,9 @@ async function publish({ audio = true, video = true, width = 640, height = 360, 
   return { producers: out, tracks: stream.getTracks().map((t) => `${t.kind}:${t.label}:${t.readyState}`) };
 }
 
-async function subscribe(producerIds) {
+/* playAudio: audio elements unmuted, so Chromium plays the audio out and
+ * reports its energy (totalAudioEnergy stays 0 for a muted element). */
+async function subscribe(producerIds, { playAudio = false } = {}) {
   const device = state.device;
   const params = await step('createTransport (recv)', () => api('createTransport', { direction: 'recv' }));
   const transport = await step('device.createRecvTransport', async () => device.createRecvTransport(params));
@@ -125,7 +127,7 @@ async function subscribe(producerIds) {
     state.consumers.push(consumer);
     const el = document.createElement(consumer.kind === 'audio' ? 'audio' : 'video');
     el.autoplay = true;
-    el.muted = true; // headless autoplay policy: muted media always plays
+    el.muted = !(playAudio && consumer.kind === 'audio'); // headless autoplay policy: muted media always plays
     el.playsInline = true;
     el.srcObject = new MediaStream([consumer.track]);
     document.getElementById('media').appendChild(el);
@@ -183,6 +185,7 @@ async function stats() {
       packetsLost: s.packetsLost ?? 0, nackCount: s.nackCount ?? 0,
       freezeCount: s.freezeCount ?? 0, totalFreezesDuration: s.totalFreezesDuration ?? 0,
       jitterBufferDelay: s.jitterBufferDelay, jitterBufferEmittedCount: s.jitterBufferEmittedCount,
+      totalAudioEnergy: s.totalAudioEnergy, audioLevel: s.audioLevel,
     } : null;
   }
   for (const t of [state.sendTransport, state.recvTransport]) {

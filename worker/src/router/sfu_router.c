@@ -4,9 +4,11 @@
 #include <string.h>
 
 #include "fbs_generated.h"
+#include "sfu_active_speaker_observer.h"
 #include "sfu_audio_level_observer.h"
 #include "sfu_consumer.h"
 #include "sfu_error.h"
+#include "sfu_pipe_transport.h"
 #include "sfu_plain_transport.h"
 #include "sfu_producer.h"
 #include "sfu_request.h"
@@ -45,10 +47,13 @@ static void sfu__on_producer_closed(void *arg, sfu_transport_t *t, sfu_producer_
 }
 
 static void sfu__on_producer_paused(void *arg, sfu_producer_t *p, bool paused) {
+  sfu_router_t *r = arg;
   sfu_list_t *it;
-  (void)arg;
   sfu_list_foreach(it, &p->consumers) {
     sfu_consumer_producer_paused(sfu_container_of(it, sfu_consumer_t, producer_link), paused);
+  }
+  sfu_list_foreach(it, &r->rtp_observers) {
+    sfu_rtp_observer_producer_paused(sfu_container_of(it, sfu_rtp_observer_t, router_link), p, paused);
   }
 }
 
@@ -292,6 +297,23 @@ static void sfu__create_plain(sfu_router_t *r, sfu_request_t *req) {
   sfu__add_transport(r, t, req);
 }
 
+static void sfu__create_pipe(sfu_router_t *r, sfu_request_t *req) {
+  fb_table_t body;
+  sfu_transport_t *t;
+  sfu_transport_parent_t parent = sfu__parent(r);
+  char err[256] = "";
+  int rc;
+  if (!sfu_request_body(req, FBS_Request_Body_Router_CreatePipeTransportRequest, &body)) return;
+  fb_str_t id = FBS_Router_CreatePipeTransportRequest_transport_id(body);
+  if (!sfu__id_free(r, id, req, "transport")) return;
+  if ((rc = sfu_pipe_transport_create(&parent, id.ptr, id.len, FBS_Router_CreatePipeTransportRequest_options(body), &t, err,
+                                      sizeof(err))) != 0) {
+    sfu_request_fail(req, rc, "%s", err[0] ? err : sfu_strerror(rc));
+    return;
+  }
+  sfu__add_transport(r, t, req);
+}
+
 static void sfu__create_alo(sfu_router_t *r, sfu_request_t *req) {
   fb_table_t body;
   sfu_rtp_observer_t *o;
@@ -301,6 +323,22 @@ static void sfu__create_alo(sfu_router_t *r, sfu_request_t *req) {
   fb_str_t id = FBS_Router_CreateAudioLevelObserverRequest_rtp_observer_id(body);
   if (!sfu__id_free(r, id, req, "rtpObserver")) return;
   if ((rc = sfu_audio_level_observer_create(r->ctx, &sfu__observer_listener, r, body, &o, err, sizeof(err))) != 0) {
+    sfu_request_fail(req, rc, "%s", err[0] ? err : sfu_strerror(rc));
+    return;
+  }
+  sfu_list_insert_tail(&r->rtp_observers, &o->router_link);
+  sfu_request_accept(req);
+}
+
+static void sfu__create_aso(sfu_router_t *r, sfu_request_t *req) {
+  fb_table_t body;
+  sfu_rtp_observer_t *o;
+  char err[256] = "";
+  int rc;
+  if (!sfu_request_body(req, FBS_Request_Body_Router_CreateActiveSpeakerObserverRequest, &body)) return;
+  fb_str_t id = FBS_Router_CreateActiveSpeakerObserverRequest_rtp_observer_id(body);
+  if (!sfu__id_free(r, id, req, "rtpObserver")) return;
+  if ((rc = sfu_active_speaker_observer_create(r->ctx, &sfu__observer_listener, r, body, &o, err, sizeof(err))) != 0) {
     sfu_request_fail(req, rc, "%s", err[0] ? err : sfu_strerror(rc));
     return;
   }
@@ -322,6 +360,12 @@ static void sfu__router_on_request(sfu_handler_t *h, sfu_request_t *req) {
       break;
     case FBS_Request_Method_ROUTER_CREATE_PLAINTRANSPORT:
       sfu__create_plain(r, req);
+      break;
+    case FBS_Request_Method_ROUTER_CREATE_PIPETRANSPORT:
+      sfu__create_pipe(r, req);
+      break;
+    case FBS_Request_Method_ROUTER_CREATE_ACTIVESPEAKEROBSERVER:
+      sfu__create_aso(r, req);
       break;
     case FBS_Request_Method_ROUTER_CREATE_AUDIOLEVELOBSERVER:
       sfu__create_alo(r, req);

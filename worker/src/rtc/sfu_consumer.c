@@ -23,6 +23,7 @@ static int sfu__fail(char *err, size_t err_len, int code, const char *msg) {
 
 static void sfu__reap(sfu_closing_t *cl) {
   sfu_consumer_t *c = sfu_container_of(cl, sfu_consumer_t, closing);
+  if (c->ops->destroy != NULL) c->ops->destroy(c);
   sfu_rtp_stream_destroy(&c->stream);
   sfu_fbcopy_free(&c->request);
   free(c->producer_id);
@@ -188,8 +189,7 @@ int sfu_consumer_create(sfu_ctx_t *ctx, const sfu_consumer_listener_t *listener,
     sp.rtx_ssrc = c->params.encodings[0].rtx_ssrc;
     sp.rtx_payload_type = c->rtx_codec->payload_type;
   }
-  /* A pipe consumer carries several streams: no single retransmission buffer for them. */
-  sp.use_nack = (c->codec->rtcp_fb & SFU_RTCP_FB_NACK) != 0 && c->type != SFU_RTP_PIPE;
+  sp.use_nack = (c->codec->rtcp_fb & SFU_RTCP_FB_NACK) != 0;
   sp.use_pli = (c->codec->rtcp_fb & SFU_RTCP_FB_NACK_PLI) != 0;
   sp.use_fir = (c->codec->rtcp_fb & SFU_RTCP_FB_CCM_FIR) != 0;
   sp.use_in_band_fec = c->codec->useinbandfec;
@@ -198,11 +198,16 @@ int sfu_consumer_create(sfu_ctx_t *ctx, const sfu_consumer_listener_t *listener,
   sp.temporal_layers = c->type == SFU_RTP_SIMPLE ? 1 : c->temporal_layers;
   sp.codec = sfu_codec_for_keyframes(c->codec->id);
   sfu_rtp_stream_init(&c->stream, &sp, true);
+  if (c->ops->init != NULL && (r = c->ops->init(c, &sp)) != 0) {
+    sfu_rtp_stream_destroy(&c->stream);
+    goto fail;
+  }
   /* Layered types drop VP8/VP9 temporal (and VP9 SVC spatial) layers. */
   sfu_vpx_layers_init(&c->vpx, c->ops->layered ? sp.codec : SFU_CODEC_OTHER);
 
   c->handler.on_request = sfu__consumer_on_request;
   if ((r = sfu_ctx_register(ctx, &c->handler, c->id, c->id_len)) != 0) {
+    if (c->ops->destroy != NULL) c->ops->destroy(c);
     sfu_rtp_stream_destroy(&c->stream);
     snprintf(err, err_len, "a Consumer with same consumerId already exists");
     goto fail;
@@ -243,12 +248,26 @@ void sfu_consumer_producer_closed(sfu_consumer_t *c) {
   c->listener->on_producer_closed(c->listener_arg, c);
 }
 
+/* The send stream an SSRC (media or RTX) of ours belongs to, or NULL; *lane its index. */
+static sfu_rtp_stream_t *sfu__stream_for_ssrc(sfu_consumer_t *c, uint32_t ssrc, size_t *lane) {
+  if (c->ops->stream_for_ssrc != NULL) return c->ops->stream_for_ssrc(c, ssrc, lane);
+  if (lane != NULL) *lane = 0;
+  if (c->stream.params.ssrc == ssrc || (c->stream.params.has_rtx && c->stream.params.rtx_ssrc == ssrc)) return &c->stream;
+  return NULL;
+}
+
 bool sfu_consumer_has_ssrc(const sfu_consumer_t *c, uint32_t ssrc) {
-  if (c->stream.params.ssrc == ssrc || (c->stream.params.has_rtx && c->stream.params.rtx_ssrc == ssrc)) return true;
-  if (c->type == SFU_RTP_PIPE)
-    for (size_t i = 1; i < c->params.nencodings; i++)
-      if (c->params.encodings[i].ssrc == ssrc) return true;
-  return false;
+  return sfu__stream_for_ssrc((sfu_consumer_t *)c, ssrc, NULL) != NULL;
+}
+
+size_t sfu_consumer_streams(sfu_consumer_t *c, sfu_rtp_stream_t **out, size_t max) {
+  size_t n = 0;
+  if (c->lanes == NULL) {
+    if (max > 0) out[n++] = &c->stream;
+    return n;
+  }
+  for (size_t i = 0; i < c->nlanes && n < max; i++) out[n++] = c->lanes[i].stream;
+  return n;
 }
 
 fb_ref_t sfu_consumer_build_preferred_layers(const sfu_consumer_t *c, fb_builder_t *b) {
@@ -295,6 +314,10 @@ bool sfu__consumer_active(const sfu_consumer_t *c) {
 }
 
 void sfu__consumer_request_key_frame(sfu_consumer_t *c, uint64_t now_ms) {
+  if (c->ops->request_key_frame != NULL) {
+    c->ops->request_key_frame(c, now_ms);
+    return;
+  }
   if (c->kind == SFU_KIND_VIDEO && c->producer != NULL) sfu_producer_request_key_frame(c->producer, c->source_ssrc, now_ms);
 }
 
@@ -439,6 +462,8 @@ void sfu__consumer_forward(sfu_consumer_t *c, const sfu_rtp_packet_t *in, uint64
     c->max_out_ts_ms = now_ms;
   }
   sfu_rtp_stream_sent(&c->stream, &pkt, now_ms);
+  /* traced before it is sent: the parent may protect the buffer in place */
+  sfu__consumer_trace_rtp(c, &pkt);
   c->listener->send_rtp(c->listener_arg, c, &pkt, false);
 }
 
@@ -450,6 +475,7 @@ void sfu_consumer_producer_paused(sfu_consumer_t *c, bool paused) {
                  0);
   if (!paused) {
     c->sync_required = true;
+    if (c->ops->resync != NULL) c->ops->resync(c);
     c->keyframe_required = c->kind == SFU_KIND_VIDEO;
     if (sfu__consumer_active(c)) sfu__consumer_request_key_frame(c, uv_now(c->ctx->loop));
   }
@@ -459,6 +485,7 @@ void sfu_consumer_producer_paused(sfu_consumer_t *c, bool paused) {
 void sfu_consumer_transport_connected(sfu_consumer_t *c, uint64_t now_ms) {
   c->transport_connected = true;
   c->sync_required = true;
+  if (c->ops->resync != NULL) c->ops->resync(c);
   c->keyframe_required = c->kind == SFU_KIND_VIDEO;
   if (sfu__consumer_active(c)) sfu__consumer_request_key_frame(c, now_ms);
 }
@@ -480,32 +507,41 @@ void sfu_consumer_producer_score(sfu_consumer_t *c) {
 }
 
 void sfu_consumer_on_rr(sfu_consumer_t *c, const sfu_rtcp_rb_t *rb, uint64_t now_ms) {
+  sfu_rtp_stream_t *s = sfu__stream_for_ssrc(c, rb->ssrc, NULL);
+  if (s == NULL) return;
   uint8_t before = c->stream.score;
-  sfu_rtp_stream_on_rr(&c->stream, rb, now_ms);
-  if (c->stream.score != before) sfu__send_score(c);
+  sfu_rtp_stream_on_rr(s, rb, now_ms);
+  /* a pipe consumer's score is always 10 (mediasoup sends none) */
+  if (c->lanes == NULL && c->stream.score != before) sfu__send_score(c);
 }
 
 void sfu_consumer_on_nack(sfu_consumer_t *c, const sfu_rtcp_nack_t *nack, uint64_t now_ms) {
   uint8_t buf[SFU_SEND_BUF];
-  c->stream.nack_count++;
+  size_t lane = 0;
+  sfu_rtp_stream_t *s = sfu__stream_for_ssrc(c, nack->fb.media_ssrc, &lane);
+  uint16_t *rtx_seq = c->lanes != NULL ? &c->lanes[lane].rtx_seq : &c->rtx_seq;
+  if (s == NULL) return;
+  sfu__consumer_trace_nack(c);
+  s->nack_count++;
   for (size_t i = 0; i < nack->item_count; i++) {
     uint16_t pid, blp, seqs[17];
     sfu_rtcp_nack_item(nack, i, &pid, &blp);
     size_t n = sfu_rtcp_nack_expand(pid, blp, seqs);
-    c->stream.nack_packet_count += n;
+    s->nack_packet_count += n;
     for (size_t j = 0; j < n; j++) {
-      sfu_rtx_slot_t *slot = sfu_rtp_stream_rtx_get(&c->stream, seqs[j]);
+      sfu_rtx_slot_t *slot = sfu_rtp_stream_rtx_get(s, seqs[j]);
       sfu_rtp_packet_t pkt;
       if (slot == NULL || now_ms - slot->sent_ms > 2000 || slot->resent > 8) continue;
       if (slot->len > sizeof(buf) - 64) continue;
       memcpy(buf, slot->data, slot->len);
       if (sfu_rtp_parse(&pkt, buf, slot->len, sizeof(buf) - 64) != 0) continue;
-      if (c->rtx_codec != NULL) {
-        if (sfu_rtx_encode(&pkt, c->rtx_codec->payload_type, c->stream.params.rtx_ssrc, ++c->rtx_seq) != 0) continue;
+      if (c->rtx_codec != NULL && s->params.has_rtx) {
+        if (sfu_rtx_encode(&pkt, c->rtx_codec->payload_type, s->params.rtx_ssrc, ++*rtx_seq) != 0) continue;
       }
       slot->resent++;
-      c->stream.packets_retransmitted++;
-      c->listener->send_rtp(c->listener_arg, c, &pkt, c->rtx_codec != NULL);
+      s->packets_retransmitted++;
+      sfu__consumer_trace_rtp_rtx(c, &pkt, c->rtx_codec != NULL && s->params.has_rtx);
+      c->listener->send_rtp(c->listener_arg, c, &pkt, c->rtx_codec != NULL && s->params.has_rtx);
     }
   }
 }
@@ -554,28 +590,38 @@ int sfu_consumer_build_probe(sfu_consumer_t *c, size_t max_len, uint64_t now_ms,
   return sfu_rtp_parse(pkt, p, off + 255, c->send_cap - 64) == 0 ? 0 : SFU_EPROTO;
 }
 
-void sfu_consumer_on_key_frame_request(sfu_consumer_t *c, bool fir, uint64_t now_ms) {
+void sfu_consumer_on_key_frame_request(sfu_consumer_t *c, uint32_t ssrc, bool fir, uint64_t now_ms) {
+  sfu_rtp_stream_t *s = sfu__stream_for_ssrc(c, ssrc, NULL);
+  if (c->kind != SFU_KIND_VIDEO) return;
+  sfu__consumer_trace_key_frame_request(c, ssrc, fir);
+  if (s == NULL) s = &c->stream;
   if (fir)
-    c->stream.fir_count++;
+    s->fir_count++;
   else
-    c->stream.pli_count++;
+    s->pli_count++;
   if (sfu__consumer_active(c)) sfu__consumer_request_key_frame(c, now_ms);
 }
 
-void sfu_consumer_write_sr(sfu_consumer_t *c, sfu_rtcp_writer_t *w, uint64_t now_ms) {
+static void sfu__write_stream_sr(sfu_consumer_t *c, sfu_rtp_stream_t *s, sfu_rtcp_writer_t *w, uint64_t now_ms) {
   sfu_rtcp_sr_t sr;
   sfu_rtcp_sdes_t sdes;
-  if (c->stream.packets == 0) return;
-  sfu_rtp_stream_fill_sr(&c->stream, &sr, now_ms);
+  if (s->packets == 0) return;
+  sfu_rtp_stream_fill_sr(s, &sr, now_ms);
   if (sfu_rtcp_writer_commit(w, sfu_rtcp_sr_build(sfu_rtcp_writer_tail(w), sfu_rtcp_writer_room(w), &sr)) < 0) return;
   memset(&sdes, 0, sizeof(sdes));
   sdes.count = 1;
-  sdes.chunks[0].ssrc = c->stream.params.ssrc;
+  sdes.chunks[0].ssrc = s->params.ssrc;
   if (c->params.cname.ptr != NULL && c->params.cname.len > 0 && c->params.cname.len < 256) {
     sdes.chunks[0].cname = (const uint8_t *)c->params.cname.ptr;
     sdes.chunks[0].cname_len = (uint8_t)c->params.cname.len;
   }
   (void)sfu_rtcp_writer_commit(w, sfu_rtcp_sdes_build(sfu_rtcp_writer_tail(w), sfu_rtcp_writer_room(w), &sdes));
+}
+
+void sfu_consumer_write_sr(sfu_consumer_t *c, sfu_rtcp_writer_t *w, uint64_t now_ms) {
+  sfu_rtp_stream_t *streams[SFU_RTP_MAX_ENCODINGS];
+  size_t n = sfu_consumer_streams(c, streams, SFU_RTP_MAX_ENCODINGS);
+  for (size_t i = 0; i < n; i++) sfu__write_stream_sr(c, streams[i], w, now_ms);
 }
 
 /* ---- requests ---- */
@@ -635,8 +681,11 @@ static void sfu__dump(sfu_consumer_t *c, sfu_request_t *req) {
   FBS_Consumer_BaseConsumerDump_add_producer_paused(b, c->producer_paused);
   FBS_Consumer_BaseConsumerDump_add_priority(b, c->priority);
   fb_ref_t base = FBS_Consumer_BaseConsumerDump_end(b);
-  fb_ref_t stream = sfu_rtp_stream_dump(&c->stream, b);
-  fb_ref_t streams = fb_create_vec_refs(b, &stream, 1);
+  sfu_rtp_stream_t *ss[SFU_RTP_MAX_ENCODINGS];
+  fb_ref_t srefs[SFU_RTP_MAX_ENCODINGS];
+  size_t ns = sfu_consumer_streams(c, ss, SFU_RTP_MAX_ENCODINGS);
+  for (size_t i = 0; i < ns; i++) srefs[i] = sfu_rtp_stream_dump(ss[i], b);
+  fb_ref_t streams = fb_create_vec_refs(b, srefs, ns);
   FBS_Consumer_ConsumerDump_start(b);
   FBS_Consumer_ConsumerDump_add_base(b, base);
   FBS_Consumer_ConsumerDump_add_rtp_streams(b, streams);
@@ -657,10 +706,11 @@ static void sfu__dump(sfu_consumer_t *c, sfu_request_t *req) {
 static void sfu__stats(sfu_consumer_t *c, sfu_request_t *req) {
   fb_builder_t *b = &c->ctx->fbb;
   uint64_t now = uv_now(c->ctx->loop);
-  fb_ref_t stats[2];
-  size_t n = 0;
-  stats[n++] = sfu_rtp_stream_stats(&c->stream, b, false, now);
-  if (c->producer != NULL)
+  fb_ref_t stats[SFU_RTP_MAX_ENCODINGS + 1];
+  sfu_rtp_stream_t *ss[SFU_RTP_MAX_ENCODINGS];
+  size_t n = 0, ns = sfu_consumer_streams(c, ss, SFU_RTP_MAX_ENCODINGS);
+  for (size_t i = 0; i < ns; i++) stats[n++] = sfu_rtp_stream_stats(ss[i], b, false, now);
+  if (c->producer != NULL && c->lanes == NULL)
     for (size_t i = 0; i < c->producer->nencodings; i++)
       if (c->producer->encodings[i].mapped_ssrc == c->source_ssrc && c->producer->encodings[i].stream_active)
         stats[n++] = sfu_rtp_stream_stats(&c->producer->encodings[i].stream, b, true, now);
@@ -691,6 +741,7 @@ static void sfu__consumer_on_request(sfu_handler_t *h, sfu_request_t *req) {
       if (c->paused) {
         c->paused = false;
         c->sync_required = true;
+        if (c->ops->resync != NULL) c->ops->resync(c);
         c->keyframe_required = c->kind == SFU_KIND_VIDEO;
         if (sfu__consumer_active(c)) sfu__consumer_request_key_frame(c, uv_now(c->ctx->loop));
       }

@@ -29,6 +29,17 @@
 
 typedef struct sfu_consumer_ops sfu_consumer_ops_t;
 
+/* A pipe consumer sends every encoding of its producer as its own stream
+ * (mediasoup 3.27's pipe consumer): a send stream, sequence numbers and key
+ * frame sync per encoding. Lane 0's stream is c->stream. */
+typedef struct sfu_pipe_lane {
+  sfu_rtp_stream_t *stream; /* &c->stream for lane 0, &own otherwise */
+  sfu_rtp_stream_t own;
+  sfu_seq_map_t seq_map;
+  bool sync_required;
+  uint16_t rtx_seq;
+} sfu_pipe_lane_t;
+
 /* What a consumer tells its parent (filled in by the transport that creates it). */
 typedef struct sfu_consumer_listener {
   /* One RTP packet to send (RTX when is_rtx), usually built in the parent's
@@ -102,6 +113,8 @@ struct sfu_consumer {
   uint64_t max_out_ts_ms;
   uint16_t rtx_seq;
   uint16_t probe_cursor; /* how far back the next probe copies from */
+  sfu_pipe_lane_t *lanes; /* pipe consumers: one per encoding (nlanes), else NULL */
+  size_t nlanes;
   bool closed;
   sfu_closing_t closing;
 };
@@ -127,11 +140,14 @@ void sfu_consumer_transport_disconnected(sfu_consumer_t *c);
 /* RTCP from the remote receiver about our SSRC. */
 void sfu_consumer_on_rr(sfu_consumer_t *c, const sfu_rtcp_rb_t *rb, uint64_t now_ms);
 void sfu_consumer_on_nack(sfu_consumer_t *c, const sfu_rtcp_nack_t *nack, uint64_t now_ms);
-void sfu_consumer_on_key_frame_request(sfu_consumer_t *c, bool fir, uint64_t now_ms);
+/* PLI or FIR from the receiver about one of our SSRCs. */
+void sfu_consumer_on_key_frame_request(sfu_consumer_t *c, uint32_t ssrc, bool fir, uint64_t now_ms);
 /* Appends SR + SDES for this consumer to w (if it sent anything). */
 void sfu_consumer_write_sr(sfu_consumer_t *c, sfu_rtcp_writer_t *w, uint64_t now_ms);
 
 bool sfu_consumer_has_ssrc(const sfu_consumer_t *c, uint32_t ssrc);
+/* Its send streams (one, or one per encoding for a pipe consumer): up to max into out, returns the count. */
+size_t sfu_consumer_streams(sfu_consumer_t *c, sfu_rtp_stream_t **out, size_t max);
 /* ConsumerLayers of the preferred layers (simulcast/svc), 0 for the others. */
 fb_ref_t sfu_consumer_build_preferred_layers(const sfu_consumer_t *c, fb_builder_t *b);
 /* Bandwidth allocation, mediasoup's Transport::DistributeAvailableOutgoingBitrate

@@ -27,6 +27,15 @@ struct sfu_consumer_ops {
   void (*apply_layers)(sfu_consumer_t *c, uint64_t now_ms);
   /* Layered types: their layers and bitrates (sfu_layer_allocation.h). */
   const struct sfu_layer_source *layers;
+  /* Optional, for types with several send streams (pipe): made after c->stream
+   * (sp: its parameters), freed with the consumer; the send stream of an SSRC
+   * (media or RTX, *lane its index), and a new sync point (transport
+   * connected, resumed). */
+  int (*init)(sfu_consumer_t *c, const sfu_rtp_stream_params_t *sp);
+  void (*destroy)(sfu_consumer_t *c);
+  sfu_rtp_stream_t *(*stream_for_ssrc)(sfu_consumer_t *c, uint32_t ssrc, size_t *lane);
+  void (*resync)(sfu_consumer_t *c);
+  void (*request_key_frame)(sfu_consumer_t *c, uint64_t now_ms);
 };
 
 extern const sfu_consumer_ops_t sfu__simple_consumer_ops;
@@ -61,5 +70,11 @@ void sfu__consumer_notify_layers(sfu_consumer_t *c);
  * SSRC and payload type, one rebuild of the header extensions, the
  * retransmission buffer, and the send through the listener. */
 void sfu__consumer_forward(sfu_consumer_t *c, const sfu_rtp_packet_t *in, uint64_t now_ms);
+
+/* Trace events (sfu_consumer_trace.c), each a no-op unless its type is enabled. */
+void sfu__consumer_trace_rtp(sfu_consumer_t *c, const sfu_rtp_packet_t *pkt);
+void sfu__consumer_trace_rtp_rtx(sfu_consumer_t *c, const sfu_rtp_packet_t *pkt, bool is_rtx);
+void sfu__consumer_trace_nack(sfu_consumer_t *c);
+void sfu__consumer_trace_key_frame_request(sfu_consumer_t *c, uint32_t ssrc, bool fir);
 
 #endif

@@ -310,6 +310,7 @@ static void sfu__send_nacks(sfu_producer_t *p, sfu_producer_encoding_t *pe, cons
     pe->stream.nack_count++;
     pe->stream.nack_packet_count += consumed;
     p->listener->send_rtcp(p->listener_arg, p, buf, (size_t)len);
+    sfu__producer_trace_nack(p);
     off += consumed;
   }
 }
@@ -455,7 +456,7 @@ static void sfu__activity_timer_start(sfu_producer_t *p) {
 
 /* The tail of the media path: observers, router form, fan-out. */
 static inline void sfu__forward(sfu_producer_t *p, sfu_producer_encoding_t *pe, sfu_rtp_packet_t *pkt, uint8_t mapped_pt,
-                                uint64_t now_ms) {
+                                bool is_rtx, uint64_t now_ms) {
   uint8_t sid, tid;
   if (p->dd_ext_id != 0 && pe->stream.params.codec == SFU_CODEC_H264) sfu__read_dd(p, pe, pkt, now_ms);
   /* Bitrate per temporal (and SVC spatial) layer, for the consumers' allocation. */
@@ -484,6 +485,7 @@ static inline void sfu__forward(sfu_producer_t *p, sfu_producer_encoding_t *pe, 
     if (sfu_rtp_read_audio_level(pkt, p->audio_level_ext_id, &level, &voice))
       p->listener->on_audio_level(p->listener_arg, p, level);
   }
+  if (p->trace_types != 0 && !p->paused) sfu__producer_trace_rtp(p, pkt, pe->stream.params.codec, is_rtx);
   /* Router form: mapped payload type and SSRC. Header extensions keep their
    * original ids: each consumer maps them (through p->ext_map) when it
    * rebuilds the block anyway, so a packet is rebuilt once, not twice. */
@@ -517,7 +519,7 @@ static sfu_producer_rtp_result_t sfu__receive_rtx(sfu_producer_t *p, size_t idx,
   }
   pe->stream.packets_repaired++;
   (void)sfu_rtp_stream_recv(&pe->stream, pkt, now_ms);
-  sfu__forward(p, pe, pkt, p->pt_map[media_pt & 0x7f], now_ms);
+  sfu__forward(p, pe, pkt, p->pt_map[media_pt & 0x7f], true, now_ms);
   return SFU_PRODUCER_RTP_RTX;
 }
 
@@ -578,7 +580,7 @@ sfu_producer_rtp_result_t sfu_producer_receive_rtp(sfu_producer_t *p, sfu_rtp_pa
     return SFU_PRODUCER_RTP_DISCARDED;
   }
   if (!sfu_rtp_stream_recv(&pe->stream, pkt, now_ms)) return SFU_PRODUCER_RTP_DISCARDED;
-  sfu__forward(p, pe, pkt, mapped_pt, now_ms);
+  sfu__forward(p, pe, pkt, mapped_pt, false, now_ms);
   return SFU_PRODUCER_RTP_MEDIA;
 }
 
@@ -586,6 +588,7 @@ void sfu_producer_receive_sr(sfu_producer_t *p, const sfu_rtcp_sr_t *sr, uint64_
   for (size_t i = 0; i < p->nencodings; i++) {
     if (p->encodings[i].stream_active && p->encodings[i].ssrc == sr->ssrc) {
       sfu_rtp_stream_on_sr(&p->encodings[i].stream, sr, now_ms);
+      sfu__producer_trace_sr(p, sr);
       return;
     }
   }
@@ -616,10 +619,12 @@ void sfu_producer_request_key_frame(sfu_producer_t *p, uint32_t mapped_ssrc, uin
     if (pe->stream.params.use_pli || !pe->stream.params.use_fir) {
       len = sfu_rtcp_pli_build(buf, sizeof(buf), SFU_RTCP_SENDER_SSRC, pe->ssrc);
       pe->stream.pli_count++;
+      sfu__producer_trace_key_frame_request(p, pe->ssrc, false);
     } else {
       sfu_rtcp_fir_entry_t e = {.ssrc = pe->ssrc, .seq = (uint8_t)pe->stream.fir_count};
       len = sfu_rtcp_fir_build(buf, sizeof(buf), SFU_RTCP_SENDER_SSRC, 0, &e, 1);
       pe->stream.fir_count++;
+      sfu__producer_trace_key_frame_request(p, pe->ssrc, true);
     }
     if (len > 0) p->listener->send_rtcp(p->listener_arg, p, buf, (size_t)len);
     return;

@@ -125,6 +125,12 @@ bool sfu_producer_has_ssrc(const sfu_producer_t *p, uint32_t ssrc);
 
 fb_ref_t sfu_producer_build_rtp_parameters(const sfu_producer_t *p, fb_builder_t *b);
 
+/* Trace events (sfu_producer_trace.c), each a no-op unless its type is enabled. */
+void sfu__producer_trace_rtp(sfu_producer_t *p, const sfu_rtp_packet_t *pkt, sfu_codec_t codec, bool is_rtx);
+void sfu__producer_trace_key_frame_request(sfu_producer_t *p, uint32_t ssrc, bool fir);
+void sfu__producer_trace_nack(sfu_producer_t *p);
+void sfu__producer_trace_sr(sfu_producer_t *p, const sfu_rtcp_sr_t *sr);
+
 /* The producer's codec kind for key frame detection. */
 sfu_codec_t sfu_codec_for_keyframes(sfu_codec_id_t id);
 /* Validates encodings against codecs (mediasoup's ValidateEncodings) and fills codec_pt. */

@@ -403,7 +403,7 @@ void sfu_transport_receive_rtcp(sfu_transport_t *t, const uint8_t *buf, size_t l
           sfu_rtcp_fb_t fb;
           if (sfu_rtcp_pli_parse(&h, &fb) != 0) break;
           sfu_consumer_t *c = sfu__consumer_by_ssrc(t, fb.media_ssrc);
-          if (c != NULL) sfu_consumer_on_key_frame_request(c, false, now);
+          if (c != NULL) sfu_consumer_on_key_frame_request(c, fb.media_ssrc, false, now);
         } else if (h.count == 4) {
           sfu_rtcp_fir_t fir;
           if (sfu_rtcp_fir_parse(&h, &fir) != 0) break;
@@ -411,7 +411,7 @@ void sfu_transport_receive_rtcp(sfu_transport_t *t, const uint8_t *buf, size_t l
             sfu_rtcp_fir_entry_t e;
             sfu_rtcp_fir_entry(&fir, i, &e);
             sfu_consumer_t *c = sfu__consumer_by_ssrc(t, e.ssrc);
-            if (c != NULL) sfu_consumer_on_key_frame_request(c, true, now);
+            if (c != NULL) sfu_consumer_on_key_frame_request(c, e.ssrc, true, now);
           }
         }
         break;
@@ -673,7 +673,7 @@ static void sfu__transport_on_request(sfu_handler_t *h, sfu_request_t *req) {
 fb_ref_t sfu_transport_dump_base(sfu_transport_t *t, fb_builder_t *b) {
   sfu_list_t *it;
   size_t np = sfu_list_count(&t->producer_list), nc = sfu_list_count(&t->consumer_list);
-  size_t cap = np + nc * 2 + t->ssrc_count + 1;
+  size_t cap = np + nc * SFU_RTP_MAX_ENCODINGS + t->ssrc_count + 1;
   fb_ref_t *refs = malloc(cap * sizeof(*refs));
   size_t n;
   if (refs == NULL) return 0;
@@ -695,22 +695,30 @@ fb_ref_t sfu_transport_dump_base(sfu_transport_t *t, fb_builder_t *b) {
   n = 0;
   sfu_list_foreach(it, &t->consumer_list) {
     sfu_consumer_t *c = sfu_container_of(it, sfu_consumer_t, transport_link);
-    fb_ref_t v = fb_create_string(b, c->id, c->id_len);
-    FBS_Common_Uint32String_start(b);
-    FBS_Common_Uint32String_add_key(b, c->stream.params.ssrc);
-    FBS_Common_Uint32String_add_value(b, v);
-    refs[n++] = FBS_Common_Uint32String_end(b);
+    sfu_rtp_stream_t *ss[SFU_RTP_MAX_ENCODINGS];
+    size_t ns = sfu_consumer_streams(c, ss, SFU_RTP_MAX_ENCODINGS);
+    for (size_t i = 0; i < ns; i++) {
+      fb_ref_t v = fb_create_string(b, c->id, c->id_len);
+      FBS_Common_Uint32String_start(b);
+      FBS_Common_Uint32String_add_key(b, ss[i]->params.ssrc);
+      FBS_Common_Uint32String_add_value(b, v);
+      refs[n++] = FBS_Common_Uint32String_end(b);
+    }
   }
   fb_ref_t ssrc_consumer = fb_create_vec_refs(b, refs, n);
   n = 0;
   sfu_list_foreach(it, &t->consumer_list) {
     sfu_consumer_t *c = sfu_container_of(it, sfu_consumer_t, transport_link);
-    if (!c->stream.params.has_rtx) continue;
-    fb_ref_t v = fb_create_string(b, c->id, c->id_len);
-    FBS_Common_Uint32String_start(b);
-    FBS_Common_Uint32String_add_key(b, c->stream.params.rtx_ssrc);
-    FBS_Common_Uint32String_add_value(b, v);
-    refs[n++] = FBS_Common_Uint32String_end(b);
+    sfu_rtp_stream_t *ss[SFU_RTP_MAX_ENCODINGS];
+    size_t ns = sfu_consumer_streams(c, ss, SFU_RTP_MAX_ENCODINGS);
+    for (size_t i = 0; i < ns; i++) {
+      if (!ss[i]->params.has_rtx) continue;
+      fb_ref_t v = fb_create_string(b, c->id, c->id_len);
+      FBS_Common_Uint32String_start(b);
+      FBS_Common_Uint32String_add_key(b, ss[i]->params.rtx_ssrc);
+      FBS_Common_Uint32String_add_value(b, v);
+      refs[n++] = FBS_Common_Uint32String_end(b);
+    }
   }
   fb_ref_t rtx_ssrc_consumer = fb_create_vec_refs(b, refs, n);
 
