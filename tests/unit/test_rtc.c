@@ -897,6 +897,13 @@ static void test_simulcast_allocation(void **state) {
   /* nothing fits: still the lowest layer (video keeps going) */
   assert_int_equal(allocate(c, 10000, now), 0);
   assert_int_equal(sfu_consumer_desired_bitrate(c, now), l2);
+  /* with encodings[0].maxBitrate above what flows, the consumer asks for
+   * that (probes then look for the top layer's room before it ramps up) */
+  c->params.encodings[0].max_bitrate = 2500000;
+  assert_int_equal(sfu_consumer_desired_bitrate(c, now), 2500000);
+  c->params.encodings[0].max_bitrate = 1000000;
+  assert_int_equal(sfu_consumer_desired_bitrate(c, now), l2);
+  c->params.encodings[0].max_bitrate = 0;
   /* plenty: up one layer at a time, each once it has been possible for a second */
   assert_int_equal(allocate(c, 10000000, now), 0);
   STEP(500);

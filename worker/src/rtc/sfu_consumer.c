@@ -348,7 +348,18 @@ uint32_t sfu_consumer_increase_layer(sfu_consumer_t *c, uint32_t bitrate, bool b
 
 void sfu_consumer_apply_layers(sfu_consumer_t *c, uint64_t now_ms) { c->ops->apply_layers(c, now_ms); }
 
-uint32_t sfu_consumer_desired_bitrate(sfu_consumer_t *c, uint64_t now_ms) { return c->ops->desired_bitrate(c, now_ms); }
+/* What the type measures, and for video at least the consumer's
+ * encodings[0].maxBitrate (the largest of the producer's encodings): with
+ * the top layer not yet flowing, or still ramping up at its sender, the
+ * estimate must be allowed and probed up to it (mediasoup's
+ * Consumer::GetDesiredBitrate does the same). */
+uint32_t sfu_consumer_desired_bitrate(sfu_consumer_t *c, uint64_t now_ms) {
+  uint32_t bps = c->ops->desired_bitrate(c, now_ms);
+  if (c->kind != SFU_KIND_VIDEO || c->ops == &sfu__pipe_consumer_ops || !sfu__consumer_active(c)) return bps;
+  uint64_t max = c->params.nencodings > 0 ? c->params.encodings[0].max_bitrate : 0;
+  if (max > UINT32_MAX) max = UINT32_MAX;
+  return (uint32_t)max > bps ? (uint32_t)max : bps;
+}
 
 static bool sfu__ts_newer(uint32_t a, uint32_t b) { return a != b && (uint32_t)(a - b) < 0x80000000u; }
 

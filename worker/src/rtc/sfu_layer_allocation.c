@@ -15,12 +15,15 @@ static int16_t sfu__max_t(const sfu_consumer_t *c, const sfu_layer_source_t *src
 
 uint32_t sfu_layers_desired(sfu_consumer_t *c, const sfu_layer_source_t *src, uint64_t now_ms) {
   if (!sfu__consumer_active(c)) return 0;
+  /* the largest, not the highest flowing: a sender that just enabled its
+   * top layer sends it below a lower one for a while */
   int16_t n = src->spatial_count(c);
+  uint32_t best = 0;
   for (int16_t s = c->preferred_spatial < n ? c->preferred_spatial : (int16_t)(n - 1); s >= 0; s--) {
     uint32_t br = src->bitrate(c, s, sfu__max_t(c, src, s), now_ms);
-    if (br > 0) return br;
+    if (br > best) best = br;
   }
-  return 0;
+  return best;
 }
 
 /* The next layer above the provisional one: the next temporal layer of the
