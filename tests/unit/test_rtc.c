@@ -709,6 +709,18 @@ static void test_nack_answered_as_rtx(void **state) {
     assert_int_equal(s->len, H.out[3].len + 2); /* the OSN */
   }
   assert_int_equal(c->stream.packets_retransmitted, 2);
+  /* the same NACK again within the round trip (100 ms while no RTT is
+   * known) resends nothing; after it, both again */
+  sfu_consumer_on_nack(c, &nack, 1450);
+  assert_int_equal(H.nout, 12);
+  sfu_consumer_on_nack(c, &nack, 1501);
+  assert_int_equal(H.nout, 14);
+  c->stream.rtt_ms = 300;
+  sfu_consumer_on_nack(c, &nack, 1700);
+  assert_int_equal(H.nout, 14);
+  sfu_consumer_on_nack(c, &nack, 1802);
+  assert_int_equal(H.nout, 16);
+  assert_int_equal(c->stream.packets_retransmitted, 6);
   /* a packet never sent, and one too old, are not retransmitted */
   len = sfu_rtcp_nack_build(buf, sizeof(buf), 1, 9000, (const uint16_t[]){600}, 1, NULL);
   sfu_rtcp_iter_init(&it, buf, (size_t)len);
@@ -720,7 +732,7 @@ static void test_nack_answered_as_rtx(void **state) {
   assert_int_equal(sfu_rtcp_iter_next(&it, &h), 1);
   assert_int_equal(sfu_rtcp_nack_parse(&h, &nack), 0);
   sfu_consumer_on_nack(c, &nack, 1000 + 33 * 4 + 5000);
-  assert_int_equal(H.nout, 12);
+  assert_int_equal(H.nout, 16);
   h_close();
 }
 

@@ -496,8 +496,15 @@ void sfu_consumer_on_rr(sfu_consumer_t *c, const sfu_rtcp_rb_t *rb, uint64_t now
   if (c->stream.score != before) sfu__send_score(c);
 }
 
+/* A packet already resent within the last round trip is not resent again:
+ * the receiver NACKs a hole again before our copy can have reached it, and
+ * on a congested path each repeat adds to the queue that lost it (mediasoup's
+ * RtpStreamSend does the same; 100 ms until an RTT is known). */
+#define SFU__NACK_DEFAULT_RTT_MS 100
+
 void sfu_consumer_on_nack(sfu_consumer_t *c, const sfu_rtcp_nack_t *nack, uint64_t now_ms) {
   uint8_t buf[SFU_SEND_BUF];
+  uint64_t rtt = c->stream.rtt_ms > 0 ? (uint64_t)c->stream.rtt_ms : SFU__NACK_DEFAULT_RTT_MS;
   c->stream.nack_count++;
   for (size_t i = 0; i < nack->item_count; i++) {
     uint16_t pid, blp, seqs[17];
@@ -508,6 +515,7 @@ void sfu_consumer_on_nack(sfu_consumer_t *c, const sfu_rtcp_nack_t *nack, uint64
       sfu_rtx_slot_t *slot = sfu_rtp_stream_rtx_get(&c->stream, seqs[j]);
       sfu_rtp_packet_t pkt;
       if (slot == NULL || now_ms - slot->sent_ms > 2000 || slot->resent > 8) continue;
+      if (slot->resent_ms != 0 && now_ms - slot->resent_ms <= rtt) continue;
       if (slot->len > sizeof(buf) - 64) continue;
       memcpy(buf, slot->data, slot->len);
       if (sfu_rtp_parse(&pkt, buf, slot->len, sizeof(buf) - 64) != 0) continue;
@@ -515,6 +523,7 @@ void sfu_consumer_on_nack(sfu_consumer_t *c, const sfu_rtcp_nack_t *nack, uint64
         if (sfu_rtx_encode(&pkt, c->rtx_codec->payload_type, c->stream.params.rtx_ssrc, ++c->rtx_seq) != 0) continue;
       }
       slot->resent++;
+      slot->resent_ms = now_ms;
       c->stream.packets_retransmitted++;
       c->listener->send_rtp(c->listener_arg, c, &pkt, c->rtx_codec != NULL);
     }

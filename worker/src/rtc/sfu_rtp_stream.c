@@ -197,6 +197,7 @@ void sfu_rtp_stream_sent(sfu_rtp_stream_t *s, const sfu_rtp_packet_t *pkt, uint6
     slot->used = true;
     slot->sent_ms = now_ms;
     slot->resent = 0;
+    slot->resent_ms = 0;
   }
 }
 

@@ -50,6 +50,7 @@ typedef struct sfu_rtx_slot {
   uint16_t seq;
   bool used;
   uint64_t sent_ms;
+  uint64_t resent_ms; /* last retransmission, 0: none */
   uint32_t resent;
 } sfu_rtx_slot_t;
 
