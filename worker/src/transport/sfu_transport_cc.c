@@ -16,6 +16,8 @@
 #define SFU__CC_FEEDBACK_TICKS (SFU_TCC_SERVER_INTERVAL_MS / SFU__CC_TICK_MS)
 #define SFU__CC_DISTRIBUTE_TICKS (1000 / SFU__CC_TICK_MS)
 #define SFU__CC_PROBE_SIZE 1200
+#define SFU__CC_PROBE_MIN_CARRIED 16   /* media packets a consumer sent before it carries probes */
+#define SFU__CC_PROBE_RECENT_MS 1000   /* ... the last one this recently */
 #define SFU__CC_MAX_CONSUMERS 256
 #define SFU__CC_DEFAULT_INITIAL_BPS 600000
 
@@ -285,6 +287,23 @@ static sfu_consumer_t *sfu__probe_consumer(sfu_transport_cc_t *cc, sfu_rtp_packe
   return NULL;
 }
 
+/* Whether a cluster can start: some video consumer has sent enough media
+ * to carry probes (RTX copies of recent packets, or padding on its RTX
+ * stream). A cluster started before (the first ones are created when the
+ * transport connects, before any consumer sent a packet) found nothing to
+ * send and was dropped having measured nothing; it waits now, as libwebrtc's
+ * prober waits for media before probing (the prober gives up after 5 s). */
+static bool sfu__probe_carriers_ready(sfu_transport_cc_t *cc, uint64_t now_ms) {
+  sfu_list_t *it;
+  sfu_list_foreach(it, &cc->t->consumer_list) {
+    sfu_consumer_t *c = sfu_container_of(it, sfu_consumer_t, transport_link);
+    if (c->kind == SFU_KIND_VIDEO && c->rtx_codec != NULL && c->stream.params.has_rtx &&
+        c->stream.packets >= SFU__CC_PROBE_MIN_CARRIED && now_ms - c->stream.last_ts_ms < SFU__CC_PROBE_RECENT_MS)
+      return true;
+  }
+  return false;
+}
+
 /* Sends the probe packets that are due; arms the pacing timer for the next. */
 static void sfu__probe_run(sfu_transport_cc_t *cc) {
   uint64_t now_ms = sfu__now_ms(cc);
@@ -301,6 +320,7 @@ static void sfu__probe_run(sfu_transport_cc_t *cc) {
       uv_timer_start(cc->probe_timer, sfu__probe_timer_cb, (uint64_t)((wait + 999) / 1000), 0);
       return;
     }
+    if (cc->prober.sent == 0 && !sfu__probe_carriers_ready(cc, now_ms)) return; /* the tick retries */
     sfu_rtp_packet_t pkt;
     sfu_consumer_t *c = sfu__probe_consumer(cc, &pkt, now_ms);
     if (c == NULL) {
