@@ -352,24 +352,6 @@ static void sfu__cc_maybe_probe(sfu_transport_cc_t *cc) {
   sfu__probe_run(cc);
 }
 
-/* Padding: while the consumers want more than the estimate, fill the link
- * up to it (for this tick's share), so that the estimator sees it carry more. */
-static void sfu__cc_pad(sfu_transport_cc_t *cc, uint64_t now_ms) {
-  int64_t avail = sfu_send_bwe_available_bitrate(&cc->bwe);
-  if (cc->desired_bps <= avail || cc->prober.active) return;
-  int64_t sent = (int64_t)sfu_rate_bps(&cc->sent_rate, now_ms);
-  int64_t deficit = (avail - sent) * SFU__CC_TICK_MS / 8000; /* bytes this tick */
-  for (int i = 0; i < 16 && deficit > 0; i++) {
-    sfu_rtp_packet_t pkt;
-    sfu_consumer_t *c = sfu__probe_consumer(cc, &pkt, now_ms);
-    if (c == NULL) return;
-    size_t len = pkt.len;
-    sfu__transport_send_consumer_rtp(cc->t, c, &pkt, true);
-    cc->padding_bytes += len;
-    deficit -= (int64_t)len;
-  }
-}
-
 /* ---- the timer ---- */
 
 static void sfu__tick(uv_timer_t *timer) {
@@ -379,8 +361,12 @@ static void sfu__tick(uv_timer_t *timer) {
   cc->ticks++;
   if (cc->bwe_ready) {
     sfu_send_bwe_on_timer(&cc->bwe, (int64_t)now);
+    /* no padding outside probe clusters: mediasoup's pacer sends padding
+     * only while probing; padding the link up to the estimate whenever the
+     * consumers want more (as this did) filled a path whose estimate was
+     * still falling after the path narrowed, and the queue it overran lost
+     * media that was NACKed and resent into the same queue */
     sfu__cc_maybe_probe(cc);
-    sfu__cc_pad(cc, now);
   }
   if (cc->tcc_ready && cc->ticks % SFU__CC_FEEDBACK_TICKS == 0) sfu__flush_feedback(cc);
   if (cc->bwe_ready && cc->ticks % SFU__CC_DISTRIBUTE_TICKS == 0) sfu__cc_distribute(cc);

@@ -17,10 +17,10 @@
  * consumers by priority (audio and simple streams first, then layers of
  * simulcast consumers, never above their preferred layers), with the sum
  * of what they want fed back as the desired bitrate so that probing finds
- * the room for it; while they want more than the estimate, the link is kept
- * filled up to it with padding (RTX copies of recent video packets), as
- * libwebrtc's pacer pads, so that the estimate can grow instead of staying
- * capped by what the allocation let through. availableOutgoingBitrate,
+ * the room for it. Padding goes out only inside probe clusters, as
+ * mediasoup's pacer sends it (never to fill the link up to the estimate:
+ * while a narrowed path's estimate is still falling that overruns its
+ * queue). availableOutgoingBitrate,
  * probation counters and the
  * 'bwe'/'probation' trace events come from here.
  *
@@ -67,7 +67,6 @@ typedef struct sfu_transport_cc {
   sfu_rate_t probation_rate;
   sfu_rate_t sent_rate;  /* every RTP byte sent with a transport-wide sequence number */
   int64_t desired_bps;   /* what the consumers would send unconstrained */
-  uint64_t padding_bytes;
   bool distributing;
 } sfu_transport_cc_t;
 
