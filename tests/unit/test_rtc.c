@@ -887,6 +887,35 @@ static int16_t allocate(sfu_consumer_t *c, uint32_t avail, uint64_t now) {
   return c->target_spatial;
 }
 
+/* An encoding the sender just enabled is passed over for 2 s while the
+ * lower ones have flowed longer (it may be disabled again at once). */
+static void test_simulcast_new_encoding_waits(void **state) {
+  (void)state;
+  h_open();
+  const tenc_t encs[3] = {{.ssrc = 3000}, {.ssrc = 3001}, {.ssrc = 3002}};
+  h_producer(true, encs, 3, NULL, 0);
+  sfu_consumer_t *c = h_consumer("c1", true, FBS_RtpParameters_Type_SIMULCAST, 3, 2, false, false, false);
+  c->bwe_managed = true;
+  uint64_t now = 10000;
+  uint16_t seq[3] = {1, 1, 1};
+  const uint32_t two[3] = {150, 500, 0}, all[3] = {150, 500, 1500};
+  for (int i = 0; i < 6; i++) {
+    feed_layers(&now, seq, two, 500);
+    (void)allocate(c, 10000000, now);
+  }
+  assert_int_equal(c->target_spatial, 1);
+  /* the top encoding starts: not taken before it has flowed 2 s */
+  for (int i = 0; i < 3; i++) {
+    feed_layers(&now, seq, all, 500);
+    assert_int_equal(allocate(c, 10000000, now), 1);
+  }
+  feed_layers(&now, seq, all, 600); /* 2.1 s */
+  (void)allocate(c, 10000000, now);
+  feed_layers(&now, seq, all, 1000); /* and the switch up's 1 s */
+  assert_int_equal(allocate(c, 10000000, now), 2);
+  h_close();
+}
+
 /* Bandwidth allocation of a simulcast consumer: the lowest flowing layer in
  * any case, the highest that fits otherwise, never above the preferred one;
  * switches up one layer at a time, with headroom, once stable for a second,
@@ -1229,7 +1258,7 @@ int main(void) {
       cmocka_unit_test(test_nack_answered_as_rtx),
       cmocka_unit_test(test_producer_nack_and_rtx),
       cmocka_unit_test(test_simulcast_layer_switch),
-      cmocka_unit_test(test_simulcast_allocation),
+      cmocka_unit_test(test_simulcast_allocation), cmocka_unit_test(test_simulcast_new_encoding_waits),
       cmocka_unit_test(test_simulcast_temporal_allocation),
       cmocka_unit_test(test_h264_dependency_descriptor),
       cmocka_unit_test(test_pipe_consumer),

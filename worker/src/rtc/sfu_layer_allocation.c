@@ -40,9 +40,11 @@ static bool sfu__next(const sfu_consumer_t *c, const sfu_layer_source_t *src, in
     return true;
   }
   uint32_t used = cs >= 0 ? src->bitrate(c, cs, ct, now_ms) : 0;
+  bool settled = cs >= 0 && src->active_ms != NULL && src->active_ms(c, cs, now_ms) >= SFU_LAYERS_MIN_ACTIVE_MS;
   for (int16_t k = (int16_t)(cs + 1); k <= c->preferred_spatial && k < n; k++) {
     int16_t mt = sfu__max_t(c, src, k);
     if (src->bitrate(c, k, mt < 0 ? -1 : 0, now_ms) == 0) continue;
+    if (settled && src->active_ms(c, k, now_ms) < SFU_LAYERS_MIN_ACTIVE_MS) continue;
     *s = k;
     *t = mt < 0 ? -1 : 0;
     while (*t >= 0 && *t < mt && src->bitrate(c, k, *t, now_ms) <= used) (*t)++;
