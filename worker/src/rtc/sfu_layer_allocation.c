@@ -44,7 +44,8 @@ static bool sfu__next(const sfu_consumer_t *c, const sfu_layer_source_t *src, in
   for (int16_t k = (int16_t)(cs + 1); k <= c->preferred_spatial && k < n; k++) {
     int16_t mt = sfu__max_t(c, src, k);
     if (src->bitrate(c, k, mt < 0 ? -1 : 0, now_ms) == 0) continue;
-    if (settled && src->active_ms(c, k, now_ms) < SFU_LAYERS_MIN_ACTIVE_MS) continue;
+    /* only on the way up: a layer already targeted is not left for it */
+    if (settled && k > c->target_spatial && src->active_ms(c, k, now_ms) < SFU_LAYERS_MIN_ACTIVE_MS) continue;
     *s = k;
     *t = mt < 0 ? -1 : 0;
     while (*t >= 0 && *t < mt && src->bitrate(c, k, *t, now_ms) <= used) (*t)++;

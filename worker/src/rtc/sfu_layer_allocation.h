@@ -7,8 +7,9 @@
  * flipping between two layers:
  *   - the base allocation gives the lowest flowing layer even if it does not
  *     fit (video keeps going);
- *   - an encoding that has flowed for less than SFU_LAYERS_MIN_ACTIVE_MS is
- *     passed over while the provisional one has flowed longer (a sender
+ *   - an encoding above the target that has flowed for less than
+ *     SFU_LAYERS_MIN_ACTIVE_MS is passed over while the provisional one
+ *     has flowed longer (a sender
  *     that just enabled a layer may disable it again: mediasoup's
  *     StreamMinActiveMs);
  *   - a switch up goes one layer at a time, needs SFU_LAYERS_UP_HEADROOM,
