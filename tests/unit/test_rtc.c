@@ -466,7 +466,7 @@ static void h_consumer_producer_closed(void *arg, sfu_consumer_t *c) {
   sfu_consumer_close(c);
 }
 
-static const sfu_consumer_listener_t h_clistener = {h_consumer_send, h_consumer_producer_closed, NULL};
+static const sfu_consumer_listener_t h_clistener = {h_consumer_send, h_consumer_producer_closed, NULL, NULL};
 
 static const tcodec_t OPUS = {.mime = "audio/opus", .pt = 100, .clock = 48000, .channels = 2};
 static const tcodec_t VP8[2] = {{.mime = "video/VP8", .pt = 96, .clock = 90000, .nack = true, .pli = true, .fir = true},

@@ -517,6 +517,7 @@ void sfu_consumer_on_nack(sfu_consumer_t *c, const sfu_rtcp_nack_t *nack, uint64
       if (slot == NULL || now_ms - slot->sent_ms > 2000 || slot->resent > 8) continue;
       if (slot->resent_ms != 0 && now_ms - slot->resent_ms <= rtt) continue;
       if (slot->len > sizeof(buf) - 64) continue;
+      if (c->listener->may_retransmit != NULL && !c->listener->may_retransmit(c->listener_arg, c, slot->len + 2u)) continue;
       memcpy(buf, slot->data, slot->len);
       if (sfu_rtp_parse(&pkt, buf, slot->len, sizeof(buf) - 64) != 0) continue;
       if (c->rtx_codec != NULL) {

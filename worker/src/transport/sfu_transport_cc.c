@@ -452,6 +452,15 @@ void sfu_transport_cc_set_min_outgoing(sfu_transport_cc_t *cc, uint64_t bps) {
   if (cc->bwe_ready) sfu_send_bwe_set_min_outgoing(&cc->bwe, (int64_t)bps, (int64_t)sfu__now_ms(cc));
 }
 
+bool sfu_transport_cc_may_retransmit(sfu_transport_cc_t *cc, size_t len) {
+  if (!cc->bwe_ready) return true;
+  uint64_t now = sfu__now_ms(cc);
+  int64_t max = sfu_send_bwe_available_bitrate(&cc->bwe);
+  if ((int64_t)sfu_rate_bps(&cc->retransmit_rate, now) + (int64_t)len * 8 > max) return false;
+  sfu_rate_add(&cc->retransmit_rate, now, len);
+  return true;
+}
+
 uint64_t sfu_transport_cc_available_outgoing(const sfu_transport_cc_t *cc) {
   if (!cc->bwe_ready) return 0;
   int64_t v = sfu_send_bwe_available_bitrate(&cc->bwe);

@@ -66,6 +66,7 @@ typedef struct sfu_transport_cc {
   uint64_t probation_bytes;
   sfu_rate_t probation_rate;
   sfu_rate_t sent_rate;  /* every RTP byte sent with a transport-wide sequence number */
+  sfu_rate_t retransmit_rate; /* retransmissions let through (sfu_transport_cc_may_retransmit) */
   int64_t desired_bps;   /* what the consumers would send unconstrained */
   bool distributing;
 } sfu_transport_cc_t;
@@ -98,6 +99,10 @@ void sfu_transport_cc_set_max_outgoing(sfu_transport_cc_t *cc, uint64_t bps);
 void sfu_transport_cc_set_min_outgoing(sfu_transport_cc_t *cc, uint64_t bps);
 
 /* For stats: 0 when unknown. */
+/* Whether a retransmission of len bytes may be sent: retransmissions over
+ * the last second stay within the send-side estimate (libwebrtc's sender
+ * limits them to its target rate the same way); always without one. */
+bool sfu_transport_cc_may_retransmit(sfu_transport_cc_t *cc, size_t len);
 uint64_t sfu_transport_cc_available_outgoing(const sfu_transport_cc_t *cc);
 uint64_t sfu_transport_cc_available_incoming(const sfu_transport_cc_t *cc);
 /* Packet loss (0..1) seen by the remote receiver / by us; < 0 when unknown. */
