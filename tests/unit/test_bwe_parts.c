@@ -17,6 +17,7 @@
 #include "sfu_ack_bitrate.h"
 #include "sfu_aimd.h"
 #include "sfu_alr_detector.h"
+#include "sfu_delay_bwe.h"
 #include "sfu_inter_arrival.h"
 #include "sfu_loss_bwe.h"
 #include "sfu_overuse_detector.h"
@@ -151,6 +152,46 @@ static void test_aimd(void **state) {
   (void)sfu_aimd_update(&a, SFU_BW_NORMAL, 500000, 5001);
   assert_true(sfu_aimd_valid(&a));
   assert_true(sfu_aimd_estimate(&a) <= 760000);
+}
+
+/* A delay-based estimate at 2 Mbit/s whose queue then grows (packets sent
+ * every 10 ms arrive 12 ms apart) until the detector says overuse. */
+static void overused_delay_bwe(sfu_delay_bwe_t *d, int64_t *now_ms) {
+  sfu_delay_bwe_result_t r;
+  int64_t send = 0, arrival = 50000;
+  int i;
+
+  sfu_delay_bwe_init(d);
+  sfu_aimd_set_start(&d->aimd, 2000000);
+  sfu_aimd_set_min(&d->aimd, 30000);
+  for (i = 0; i < 100; i++, send += 10000, arrival += 10000) sfu_delay_bwe_on_packet(d, send, arrival, 1200, arrival / 1000);
+  sfu_delay_bwe_update(d, 1900000, -1, false, false, arrival / 1000, &r);
+  for (i = 0; i < 200 && sfu_delay_bwe_state(d) != SFU_BW_OVERUSING; i++, send += 10000, arrival += 12000)
+    sfu_delay_bwe_on_packet(d, send, arrival, 1200, arrival / 1000);
+  assert_int_equal(sfu_delay_bwe_state(d), SFU_BW_OVERUSING);
+  *now_ms = arrival / 1000 + 300;
+}
+
+/* Overuse while the sender is application limited backs off from the last
+ * target, not from the (small) acknowledged bitrate: the encoders sent 300
+ * kbit/s of a 2 Mbit/s estimate, which says nothing about the link. */
+static void test_delay_bwe_alr_backoff(void **state) {
+  sfu_delay_bwe_t d;
+  sfu_delay_bwe_result_t r;
+  int64_t now, prev;
+
+  (void)state;
+  overused_delay_bwe(&d, &now);
+  prev = d.prev_bps;
+  assert_true(prev >= 1900000);
+  sfu_delay_bwe_update(&d, 300000, -1, false, true, now, &r);
+  assert_true(r.updated && r.backoff_in_alr);
+  assert_int_equal(r.target_bps, (int64_t)(prev * 0.85));
+  /* not application limited: 0.85 x the acknowledged bitrate */
+  overused_delay_bwe(&d, &now);
+  sfu_delay_bwe_update(&d, 300000, -1, false, false, now, &r);
+  assert_true(r.updated && !r.backoff_in_alr);
+  assert_int_equal(r.target_bps, 255000);
 }
 
 static void test_ack_bitrate(void **state) {
@@ -370,7 +411,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_inter_arrival), cmocka_unit_test(test_trendline),
       cmocka_unit_test(test_detector_threshold), cmocka_unit_test(test_overuse_estimator),
-      cmocka_unit_test(test_aimd), cmocka_unit_test(test_ack_bitrate),
+      cmocka_unit_test(test_aimd), cmocka_unit_test(test_delay_bwe_alr_backoff),
+      cmocka_unit_test(test_ack_bitrate),
       cmocka_unit_test(test_loss_bwe), cmocka_unit_test(test_alr),
       cmocka_unit_test(test_probe_controller), cmocka_unit_test(test_probe_estimator),
       cmocka_unit_test(test_probe_sender),

@@ -466,7 +466,7 @@ static void h_consumer_producer_closed(void *arg, sfu_consumer_t *c) {
   sfu_consumer_close(c);
 }
 
-static const sfu_consumer_listener_t h_clistener = {h_consumer_send, h_consumer_producer_closed, NULL};
+static const sfu_consumer_listener_t h_clistener = {h_consumer_send, h_consumer_producer_closed, NULL, NULL};
 
 static const tcodec_t OPUS = {.mime = "audio/opus", .pt = 100, .clock = 48000, .channels = 2};
 static const tcodec_t VP8[2] = {{.mime = "video/VP8", .pt = 96, .clock = 90000, .nack = true, .pli = true, .fir = true},
@@ -711,6 +711,18 @@ static void test_nack_answered_as_rtx(void **state) {
     assert_int_equal(s->len, H.out[3].len + 2); /* the OSN */
   }
   assert_int_equal(c->stream.packets_retransmitted, 2);
+  /* the same NACK again within the round trip (100 ms while no RTT is
+   * known) resends nothing; after it, both again */
+  sfu_consumer_on_nack(c, &nack, 1450);
+  assert_int_equal(H.nout, 12);
+  sfu_consumer_on_nack(c, &nack, 1501);
+  assert_int_equal(H.nout, 14);
+  c->stream.rtt_ms = 300;
+  sfu_consumer_on_nack(c, &nack, 1700);
+  assert_int_equal(H.nout, 14);
+  sfu_consumer_on_nack(c, &nack, 1802);
+  assert_int_equal(H.nout, 16);
+  assert_int_equal(c->stream.packets_retransmitted, 6);
   /* a packet never sent, and one too old, are not retransmitted */
   len = sfu_rtcp_nack_build(buf, sizeof(buf), 1, 9000, (const uint16_t[]){600}, 1, NULL);
   sfu_rtcp_iter_init(&it, buf, (size_t)len);
@@ -722,7 +734,7 @@ static void test_nack_answered_as_rtx(void **state) {
   assert_int_equal(sfu_rtcp_iter_next(&it, &h), 1);
   assert_int_equal(sfu_rtcp_nack_parse(&h, &nack), 0);
   sfu_consumer_on_nack(c, &nack, 1000 + 33 * 4 + 5000);
-  assert_int_equal(H.nout, 12);
+  assert_int_equal(H.nout, 16);
   h_close();
 }
 
@@ -877,6 +889,35 @@ static int16_t allocate(sfu_consumer_t *c, uint32_t avail, uint64_t now) {
   return c->target_spatial;
 }
 
+/* An encoding the sender just enabled is passed over for 2 s while the
+ * lower ones have flowed longer (it may be disabled again at once). */
+static void test_simulcast_new_encoding_waits(void **state) {
+  (void)state;
+  h_open();
+  const tenc_t encs[3] = {{.ssrc = 3000}, {.ssrc = 3001}, {.ssrc = 3002}};
+  h_producer(true, encs, 3, NULL, 0);
+  sfu_consumer_t *c = h_consumer("c1", true, FBS_RtpParameters_Type_SIMULCAST, 3, 2, false, false, false);
+  c->bwe_managed = true;
+  uint64_t now = 10000;
+  uint16_t seq[3] = {1, 1, 1};
+  const uint32_t two[3] = {150, 500, 0}, all[3] = {150, 500, 1500};
+  for (int i = 0; i < 6; i++) {
+    feed_layers(&now, seq, two, 500);
+    (void)allocate(c, 10000000, now);
+  }
+  assert_int_equal(c->target_spatial, 1);
+  /* the top encoding starts: not taken before it has flowed 2 s */
+  for (int i = 0; i < 3; i++) {
+    feed_layers(&now, seq, all, 500);
+    assert_int_equal(allocate(c, 10000000, now), 1);
+  }
+  feed_layers(&now, seq, all, 600); /* 2.1 s */
+  (void)allocate(c, 10000000, now);
+  feed_layers(&now, seq, all, 1000); /* and the switch up's 1 s */
+  assert_int_equal(allocate(c, 10000000, now), 2);
+  h_close();
+}
+
 /* Bandwidth allocation of a simulcast consumer: the lowest flowing layer in
  * any case, the highest that fits otherwise, never above the preferred one;
  * switches up one layer at a time, with headroom, once stable for a second,
@@ -899,6 +940,13 @@ static void test_simulcast_allocation(void **state) {
   /* nothing fits: still the lowest layer (video keeps going) */
   assert_int_equal(allocate(c, 10000, now), 0);
   assert_int_equal(sfu_consumer_desired_bitrate(c, now), l2);
+  /* with encodings[0].maxBitrate above what flows, the consumer asks for
+   * that (probes then look for the top layer's room before it ramps up) */
+  c->params.encodings[0].max_bitrate = 2500000;
+  assert_int_equal(sfu_consumer_desired_bitrate(c, now), 2500000);
+  c->params.encodings[0].max_bitrate = 1000000;
+  assert_int_equal(sfu_consumer_desired_bitrate(c, now), l2);
+  c->params.encodings[0].max_bitrate = 0;
   /* plenty: up one layer at a time, each once it has been possible for a second */
   assert_int_equal(allocate(c, 10000000, now), 0);
   STEP(500);
@@ -1320,7 +1368,7 @@ int main(void) {
       cmocka_unit_test(test_nack_answered_as_rtx),
       cmocka_unit_test(test_producer_nack_and_rtx),
       cmocka_unit_test(test_simulcast_layer_switch),
-      cmocka_unit_test(test_simulcast_allocation),
+      cmocka_unit_test(test_simulcast_allocation), cmocka_unit_test(test_simulcast_new_encoding_waits),
       cmocka_unit_test(test_simulcast_temporal_allocation),
       cmocka_unit_test(test_h264_dependency_descriptor),
       cmocka_unit_test(test_pipe_consumer),

@@ -31,13 +31,22 @@ static bool sfu__db_update_estimate(sfu_delay_bwe_t *d, int64_t acked_bps, int64
   return sfu_aimd_valid(&d->aimd);
 }
 
-void sfu_delay_bwe_update(sfu_delay_bwe_t *d, int64_t acked_bps, int64_t probe_bps, bool recovered,
+void sfu_delay_bwe_update(sfu_delay_bwe_t *d, int64_t acked_bps, int64_t probe_bps, bool recovered, bool in_alr,
                           int64_t now_ms, sfu_delay_bwe_result_t *r) {
   sfu_bw_usage_t state = sfu_delay_bwe_state(d);
 
   memset(r, 0, sizeof(*r));
   if (state == SFU_BW_OVERUSING) {
-    if (acked_bps >= 0 && sfu_aimd_time_to_reduce_further(&d->aimd, now_ms, acked_bps)) {
+    if (in_alr && d->prev_bps > 0) {
+      /* application limited: what was acknowledged is what the encoders
+       * had to send, not what the link carries; backing off from it would
+       * throw away the estimate, so back off from the last target instead
+       * (libwebrtc's AlrLimitedBackoff, which mediasoup enables) */
+      if (sfu_aimd_time_to_reduce_further(&d->aimd, now_ms, d->prev_bps)) {
+        r->updated = sfu__db_update_estimate(d, d->prev_bps, now_ms, &r->target_bps);
+        r->backoff_in_alr = true;
+      }
+    } else if (acked_bps >= 0 && sfu_aimd_time_to_reduce_further(&d->aimd, now_ms, acked_bps)) {
       r->updated = sfu__db_update_estimate(d, acked_bps, now_ms, &r->target_bps);
     } else if (acked_bps < 0 && sfu_aimd_valid(&d->aimd) && sfu_aimd_initial_time_to_reduce_further(&d->aimd, now_ms)) {
       sfu_aimd_set_estimate(&d->aimd, sfu_aimd_estimate(&d->aimd) / 2, now_ms);

@@ -5,7 +5,8 @@
  * on overuse it decreases (at most once per rtt, clamped 10..200 ms, unless
  * the throughput fell below half the estimate); without an acknowledged
  * bitrate yet it halves the estimate; a probe result (not overusing) sets
- * the estimate directly. Two seconds without feedback reset the detector. */
+ * the estimate directly; while application limited, an overuse backs off
+ * from the previous target instead of the acknowledged bitrate. Two seconds without feedback reset the detector. */
 #ifndef SFU_DELAY_BWE_H
 #define SFU_DELAY_BWE_H
 
@@ -31,6 +32,7 @@ typedef struct sfu_delay_bwe_result {
   bool updated;
   bool probe;
   bool recovered_from_overuse;
+  bool backoff_in_alr; /* decreased from the last target (application limited) */
   int64_t target_bps;
 } sfu_delay_bwe_result_t;
 
@@ -38,8 +40,10 @@ void sfu_delay_bwe_init(sfu_delay_bwe_t *d);
 /* One acknowledged packet of the feedback being processed (receive order). */
 void sfu_delay_bwe_on_packet(sfu_delay_bwe_t *d, int64_t send_us, int64_t arrival_us, size_t size, int64_t now_ms);
 /* After the packets of one feedback: acked/probe bps < 0 for none.
- * recovered: the detector went from underuse to normal during them. */
-void sfu_delay_bwe_update(sfu_delay_bwe_t *d, int64_t acked_bps, int64_t probe_bps, bool recovered,
+ * recovered: the detector went from underuse to normal during them.
+ * in_alr: the sender is application limited (sfu_alr_detector); an overuse
+ * then backs off from the previous target rather than the acked bitrate. */
+void sfu_delay_bwe_update(sfu_delay_bwe_t *d, int64_t acked_bps, int64_t probe_bps, bool recovered, bool in_alr,
                           int64_t now_ms, sfu_delay_bwe_result_t *r);
 static inline sfu_bw_usage_t sfu_delay_bwe_state(const sfu_delay_bwe_t *d) {
   return sfu_trendline_state(&d->trendline);

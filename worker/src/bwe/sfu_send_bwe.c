@@ -394,7 +394,7 @@ void sfu_send_bwe_on_feedback(sfu_send_bwe_t *b, const sfu_rtcp_tcc_msg_t *msg, 
     if (prev_state == SFU_BW_UNDERUSING && sfu_delay_bwe_state(&b->delay) == SFU_BW_NORMAL) recovered = true;
     prev_state = sfu_delay_bwe_state(&b->delay);
   }
-  sfu_delay_bwe_update(&b->delay, acked, probe_bps, recovered, now_ms, &dr);
+  sfu_delay_bwe_update(&b->delay, acked, probe_bps, recovered, in_alr, now_ms, &dr);
   if (dr.updated) {
     if (dr.probe) sfu_loss_bwe_set_send_bitrate(&b->loss, dr.target_bps, now_ms);
     sfu_loss_bwe_update_delay_based(&b->loss, dr.target_bps, now_ms);

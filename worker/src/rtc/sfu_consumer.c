@@ -371,7 +371,18 @@ uint32_t sfu_consumer_increase_layer(sfu_consumer_t *c, uint32_t bitrate, bool b
 
 void sfu_consumer_apply_layers(sfu_consumer_t *c, uint64_t now_ms) { c->ops->apply_layers(c, now_ms); }
 
-uint32_t sfu_consumer_desired_bitrate(sfu_consumer_t *c, uint64_t now_ms) { return c->ops->desired_bitrate(c, now_ms); }
+/* What the type measures, and for video at least the consumer's
+ * encodings[0].maxBitrate (the largest of the producer's encodings): with
+ * the top layer not yet flowing, or still ramping up at its sender, the
+ * estimate must be allowed and probed up to it (mediasoup's
+ * Consumer::GetDesiredBitrate does the same). */
+uint32_t sfu_consumer_desired_bitrate(sfu_consumer_t *c, uint64_t now_ms) {
+  uint32_t bps = c->ops->desired_bitrate(c, now_ms);
+  if (c->kind != SFU_KIND_VIDEO || c->ops == &sfu__pipe_consumer_ops || !sfu__consumer_active(c)) return bps;
+  uint64_t max = c->params.nencodings > 0 ? c->params.encodings[0].max_bitrate : 0;
+  if (max > UINT32_MAX) max = UINT32_MAX;
+  return (uint32_t)max > bps ? (uint32_t)max : bps;
+}
 
 static bool sfu__ts_newer(uint32_t a, uint32_t b) { return a != b && (uint32_t)(a - b) < 0x80000000u; }
 
@@ -515,12 +526,19 @@ void sfu_consumer_on_rr(sfu_consumer_t *c, const sfu_rtcp_rb_t *rb, uint64_t now
   if (c->lanes == NULL && c->stream.score != before) sfu__send_score(c);
 }
 
+/* A packet already resent within the last round trip is not resent again:
+ * the receiver NACKs a hole again before our copy can have reached it, and
+ * on a congested path each repeat adds to the queue that lost it (mediasoup's
+ * RtpStreamSend does the same; 100 ms until an RTT is known). */
+#define SFU__NACK_DEFAULT_RTT_MS 100
+
 void sfu_consumer_on_nack(sfu_consumer_t *c, const sfu_rtcp_nack_t *nack, uint64_t now_ms) {
   uint8_t buf[SFU_SEND_BUF];
   size_t lane = 0;
   sfu_rtp_stream_t *s = sfu__stream_for_ssrc(c, nack->fb.media_ssrc, &lane);
   uint16_t *rtx_seq = c->lanes != NULL ? &c->lanes[lane].rtx_seq : &c->rtx_seq;
   if (s == NULL) return;
+  uint64_t rtt = s->rtt_ms > 0 ? (uint64_t)s->rtt_ms : SFU__NACK_DEFAULT_RTT_MS;
   sfu__consumer_trace_nack(c);
   s->nack_count++;
   for (size_t i = 0; i < nack->item_count; i++) {
@@ -532,13 +550,16 @@ void sfu_consumer_on_nack(sfu_consumer_t *c, const sfu_rtcp_nack_t *nack, uint64
       sfu_rtx_slot_t *slot = sfu_rtp_stream_rtx_get(s, seqs[j]);
       sfu_rtp_packet_t pkt;
       if (slot == NULL || now_ms - slot->sent_ms > 2000 || slot->resent > 8) continue;
+      if (slot->resent_ms != 0 && now_ms - slot->resent_ms <= rtt) continue;
       if (slot->len > sizeof(buf) - 64) continue;
+      if (c->listener->may_retransmit != NULL && !c->listener->may_retransmit(c->listener_arg, c, slot->len + 2u)) continue;
       memcpy(buf, slot->data, slot->len);
       if (sfu_rtp_parse(&pkt, buf, slot->len, sizeof(buf) - 64) != 0) continue;
       if (c->rtx_codec != NULL && s->params.has_rtx) {
         if (sfu_rtx_encode(&pkt, c->rtx_codec->payload_type, s->params.rtx_ssrc, ++*rtx_seq) != 0) continue;
       }
       slot->resent++;
+      slot->resent_ms = now_ms;
       s->packets_retransmitted++;
       sfu__consumer_trace_rtp_rtx(c, &pkt, c->rtx_codec != NULL && s->params.has_rtx);
       c->listener->send_rtp(c->listener_arg, c, &pkt, c->rtx_codec != NULL && s->params.has_rtx);

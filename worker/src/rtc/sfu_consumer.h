@@ -51,6 +51,9 @@ typedef struct sfu_consumer_listener {
   /* What it wants to send changed (resumed, preferred layers, priority):
    * the parent may allocate bandwidth again. May be NULL. */
   void (*on_need_bitrate_change)(void *arg, sfu_consumer_t *c);
+  /* Whether a retransmission of len bytes may go out now (the parent keeps
+   * them within its send-side estimate). May be NULL: always. */
+  bool (*may_retransmit)(void *arg, sfu_consumer_t *c, size_t len);
 } sfu_consumer_listener_t;
 
 struct sfu_consumer {

@@ -15,12 +15,15 @@ static int16_t sfu__max_t(const sfu_consumer_t *c, const sfu_layer_source_t *src
 
 uint32_t sfu_layers_desired(sfu_consumer_t *c, const sfu_layer_source_t *src, uint64_t now_ms) {
   if (!sfu__consumer_active(c)) return 0;
+  /* the largest, not the highest flowing: a sender that just enabled its
+   * top layer sends it below a lower one for a while */
   int16_t n = src->spatial_count(c);
+  uint32_t best = 0;
   for (int16_t s = c->preferred_spatial < n ? c->preferred_spatial : (int16_t)(n - 1); s >= 0; s--) {
     uint32_t br = src->bitrate(c, s, sfu__max_t(c, src, s), now_ms);
-    if (br > 0) return br;
+    if (br > best) best = br;
   }
-  return 0;
+  return best;
 }
 
 /* The next layer above the provisional one: the next temporal layer of the
@@ -37,9 +40,12 @@ static bool sfu__next(const sfu_consumer_t *c, const sfu_layer_source_t *src, in
     return true;
   }
   uint32_t used = cs >= 0 ? src->bitrate(c, cs, ct, now_ms) : 0;
+  bool settled = cs >= 0 && src->active_ms != NULL && src->active_ms(c, cs, now_ms) >= SFU_LAYERS_MIN_ACTIVE_MS;
   for (int16_t k = (int16_t)(cs + 1); k <= c->preferred_spatial && k < n; k++) {
     int16_t mt = sfu__max_t(c, src, k);
     if (src->bitrate(c, k, mt < 0 ? -1 : 0, now_ms) == 0) continue;
+    /* only on the way up: a layer already targeted is not left for it */
+    if (settled && k > c->target_spatial && src->active_ms(c, k, now_ms) < SFU_LAYERS_MIN_ACTIVE_MS) continue;
     *s = k;
     *t = mt < 0 ? -1 : 0;
     while (*t >= 0 && *t < mt && src->bitrate(c, k, *t, now_ms) <= used) (*t)++;

@@ -7,6 +7,11 @@
  * flipping between two layers:
  *   - the base allocation gives the lowest flowing layer even if it does not
  *     fit (video keeps going);
+ *   - an encoding above the target that has flowed for less than
+ *     SFU_LAYERS_MIN_ACTIVE_MS is passed over while the provisional one
+ *     has flowed longer (a sender
+ *     that just enabled a layer may disable it again: mediasoup's
+ *     StreamMinActiveMs);
  *   - a switch up goes one layer at a time, needs SFU_LAYERS_UP_HEADROOM,
  *     and only once it has looked possible for SFU_LAYERS_UP_STABLE_MS;
  *   - a spatial switch up waits SFU_LAYERS_HOLD_MS after a switch down; an up
@@ -27,6 +32,7 @@
 #define SFU_LAYERS_FAILED_UP_MS 5000u
 #define SFU_LAYERS_HOLD_BREAK 1.5
 #define SFU_LAYERS_UP_STABLE_MS 1000u
+#define SFU_LAYERS_MIN_ACTIVE_MS 2000u
 
 typedef struct sfu_layer_source {
   /* Spatial layers that exist (encodings, or SVC spatial layers). */
@@ -37,6 +43,9 @@ typedef struct sfu_layer_source {
   uint32_t (*bitrate)(const sfu_consumer_t *c, int16_t s, int16_t t, uint64_t now_ms);
   /* The spatial target when nothing was allocated (nothing flows). */
   int16_t (*fallback)(const sfu_consumer_t *c, uint64_t now_ms);
+  /* How long spatial layer s has been flowing (simulcast: its encoding);
+   * NULL when the layers flow together (SVC). */
+  uint64_t (*active_ms)(const sfu_consumer_t *c, int16_t s, uint64_t now_ms);
 } sfu_layer_source_t;
 
 uint32_t sfu_layers_desired(sfu_consumer_t *c, const sfu_layer_source_t *src, uint64_t now_ms);

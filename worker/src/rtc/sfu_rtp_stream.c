@@ -113,6 +113,7 @@ bool sfu_rtp_stream_recv(sfu_rtp_stream_t *s, const sfu_rtp_packet_t *pkt, uint6
   }
   s->has_bad_seq = false;
   s->received++;
+  if (!sfu_rtp_stream_flowing(s, now_ms)) s->active_since_ms = now_ms; /* first packet, or after a silence */
   s->last_recv_ms = now_ms;
   s->packets++;
   s->bytes += pkt->len;
@@ -197,6 +198,7 @@ void sfu_rtp_stream_sent(sfu_rtp_stream_t *s, const sfu_rtp_packet_t *pkt, uint6
     slot->used = true;
     slot->sent_ms = now_ms;
     slot->resent = 0;
+    slot->resent_ms = 0;
   }
 }
 

@@ -50,6 +50,7 @@ typedef struct sfu_rtx_slot {
   uint16_t seq;
   bool used;
   uint64_t sent_ms;
+  uint64_t resent_ms; /* last retransmission, 0: none */
   uint32_t resent;
 } sfu_rtx_slot_t;
 
@@ -86,6 +87,7 @@ typedef struct sfu_rtp_stream {
   uint32_t last_sr_mid; /* middle 32 bits of the last SR's NTP */
   uint64_t last_sr_ms;
   uint64_t last_recv_ms; /* receive side: when the last packet came */
+  uint64_t active_since_ms; /* receive side: flowing since (first packet, or the first after a silence) */
   /* send side */
   uint32_t last_ts;
   uint64_t last_ts_ms;
@@ -102,6 +104,10 @@ void sfu_rtp_stream_destroy(sfu_rtp_stream_t *s);
  * streams inactive after a silence; allocation skips them). */
 static inline bool sfu_rtp_stream_flowing(const sfu_rtp_stream_t *s, uint64_t now_ms) {
   return s->packets > 0 && now_ms - s->last_recv_ms < 1000;
+}
+/* How long it has been flowing, 0 when it is not. */
+static inline uint64_t sfu_rtp_stream_active_ms(const sfu_rtp_stream_t *s, uint64_t now_ms) {
+  return sfu_rtp_stream_flowing(s, now_ms) ? now_ms - s->active_since_ms : 0;
 }
 
 /* Receive side: account one media packet. Returns false for a packet to drop

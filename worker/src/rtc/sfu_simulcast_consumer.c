@@ -46,11 +46,17 @@ static int16_t sfu__pick_target(const sfu_consumer_t *c, uint64_t now_ms) {
   return best >= 0 ? best : any;
 }
 
+static uint64_t sfu__active_ms(const sfu_consumer_t *c, int16_t s, uint64_t now_ms) {
+  sfu_rtp_stream_t *st = sfu__encoding(c, s);
+  return st != NULL ? sfu_rtp_stream_active_ms(st, now_ms) : 0;
+}
+
 static const sfu_layer_source_t sfu__layers = {
     .spatial_count = sfu__spatial_count,
     .max_temporal = sfu__max_temporal,
     .bitrate = sfu__bitrate,
     .fallback = sfu__pick_target,
+    .active_ms = sfu__active_ms,
 };
 
 static void sfu__simulcast_send_rtp(sfu_consumer_t *c, const sfu_rtp_packet_t *in, uint64_t now_ms) {

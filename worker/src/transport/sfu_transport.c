@@ -198,10 +198,17 @@ static void sfu__consumer_on_need_bitrate_change(void *arg, sfu_consumer_t *c) {
   if (t->cc != NULL) sfu_transport_cc_on_consumers_changed(t->cc);
 }
 
+static bool sfu__consumer_may_retransmit(void *arg, sfu_consumer_t *c, size_t len) {
+  sfu_transport_t *t = arg;
+  (void)c;
+  return t->cc == NULL || sfu_transport_cc_may_retransmit(t->cc, len);
+}
+
 static const sfu_consumer_listener_t sfu__consumer_listener = {
     .send_rtp = sfu__consumer_send_rtp,
     .on_producer_closed = sfu__consumer_on_producer_closed,
     .on_need_bitrate_change = sfu__consumer_on_need_bitrate_change,
+    .may_retransmit = sfu__consumer_may_retransmit,
 };
 
 /* The congestion control part, made when the first producer or consumer needs it. */

@@ -16,6 +16,8 @@
 #define SFU__CC_FEEDBACK_TICKS (SFU_TCC_SERVER_INTERVAL_MS / SFU__CC_TICK_MS)
 #define SFU__CC_DISTRIBUTE_TICKS (1000 / SFU__CC_TICK_MS)
 #define SFU__CC_PROBE_SIZE 1200
+#define SFU__CC_PROBE_MIN_CARRIED 16   /* media packets a consumer sent before it carries probes */
+#define SFU__CC_PROBE_RECENT_MS 1000   /* ... the last one this recently */
 #define SFU__CC_MAX_CONSUMERS 256
 #define SFU__CC_DEFAULT_INITIAL_BPS 600000
 
@@ -285,6 +287,23 @@ static sfu_consumer_t *sfu__probe_consumer(sfu_transport_cc_t *cc, sfu_rtp_packe
   return NULL;
 }
 
+/* Whether a cluster can start: some video consumer has sent enough media
+ * to carry probes (RTX copies of recent packets, or padding on its RTX
+ * stream). A cluster started before (the first ones are created when the
+ * transport connects, before any consumer sent a packet) found nothing to
+ * send and was dropped having measured nothing; it waits now, as libwebrtc's
+ * prober waits for media before probing (the prober gives up after 5 s). */
+static bool sfu__probe_carriers_ready(sfu_transport_cc_t *cc, uint64_t now_ms) {
+  sfu_list_t *it;
+  sfu_list_foreach(it, &cc->t->consumer_list) {
+    sfu_consumer_t *c = sfu_container_of(it, sfu_consumer_t, transport_link);
+    if (c->kind == SFU_KIND_VIDEO && c->rtx_codec != NULL && c->stream.params.has_rtx &&
+        c->stream.packets >= SFU__CC_PROBE_MIN_CARRIED && now_ms - c->stream.last_ts_ms < SFU__CC_PROBE_RECENT_MS)
+      return true;
+  }
+  return false;
+}
+
 /* Sends the probe packets that are due; arms the pacing timer for the next. */
 static void sfu__probe_run(sfu_transport_cc_t *cc) {
   uint64_t now_ms = sfu__now_ms(cc);
@@ -301,6 +320,7 @@ static void sfu__probe_run(sfu_transport_cc_t *cc) {
       uv_timer_start(cc->probe_timer, sfu__probe_timer_cb, (uint64_t)((wait + 999) / 1000), 0);
       return;
     }
+    if (cc->prober.sent == 0 && !sfu__probe_carriers_ready(cc, now_ms)) return; /* the tick retries */
     sfu_rtp_packet_t pkt;
     sfu_consumer_t *c = sfu__probe_consumer(cc, &pkt, now_ms);
     if (c == NULL) {
@@ -332,24 +352,6 @@ static void sfu__cc_maybe_probe(sfu_transport_cc_t *cc) {
   sfu__probe_run(cc);
 }
 
-/* Padding: while the consumers want more than the estimate, fill the link
- * up to it (for this tick's share), so that the estimator sees it carry more. */
-static void sfu__cc_pad(sfu_transport_cc_t *cc, uint64_t now_ms) {
-  int64_t avail = sfu_send_bwe_available_bitrate(&cc->bwe);
-  if (cc->desired_bps <= avail || cc->prober.active) return;
-  int64_t sent = (int64_t)sfu_rate_bps(&cc->sent_rate, now_ms);
-  int64_t deficit = (avail - sent) * SFU__CC_TICK_MS / 8000; /* bytes this tick */
-  for (int i = 0; i < 16 && deficit > 0; i++) {
-    sfu_rtp_packet_t pkt;
-    sfu_consumer_t *c = sfu__probe_consumer(cc, &pkt, now_ms);
-    if (c == NULL) return;
-    size_t len = pkt.len;
-    sfu__transport_send_consumer_rtp(cc->t, c, &pkt, true);
-    cc->padding_bytes += len;
-    deficit -= (int64_t)len;
-  }
-}
-
 /* ---- the timer ---- */
 
 static void sfu__tick(uv_timer_t *timer) {
@@ -359,8 +361,12 @@ static void sfu__tick(uv_timer_t *timer) {
   cc->ticks++;
   if (cc->bwe_ready) {
     sfu_send_bwe_on_timer(&cc->bwe, (int64_t)now);
+    /* no padding outside probe clusters: mediasoup's pacer sends padding
+     * only while probing; padding the link up to the estimate whenever the
+     * consumers want more (as this did) filled a path whose estimate was
+     * still falling after the path narrowed, and the queue it overran lost
+     * media that was NACKed and resent into the same queue */
     sfu__cc_maybe_probe(cc);
-    sfu__cc_pad(cc, now);
   }
   if (cc->tcc_ready && cc->ticks % SFU__CC_FEEDBACK_TICKS == 0) sfu__flush_feedback(cc);
   if (cc->bwe_ready && cc->ticks % SFU__CC_DISTRIBUTE_TICKS == 0) sfu__cc_distribute(cc);
@@ -444,6 +450,15 @@ void sfu_transport_cc_set_max_outgoing(sfu_transport_cc_t *cc, uint64_t bps) {
 
 void sfu_transport_cc_set_min_outgoing(sfu_transport_cc_t *cc, uint64_t bps) {
   if (cc->bwe_ready) sfu_send_bwe_set_min_outgoing(&cc->bwe, (int64_t)bps, (int64_t)sfu__now_ms(cc));
+}
+
+bool sfu_transport_cc_may_retransmit(sfu_transport_cc_t *cc, size_t len) {
+  if (!cc->bwe_ready) return true;
+  uint64_t now = sfu__now_ms(cc);
+  int64_t max = sfu_send_bwe_available_bitrate(&cc->bwe);
+  if ((int64_t)sfu_rate_bps(&cc->retransmit_rate, now) + (int64_t)len * 8 > max) return false;
+  sfu_rate_add(&cc->retransmit_rate, now, len);
+  return true;
 }
 
 uint64_t sfu_transport_cc_available_outgoing(const sfu_transport_cc_t *cc) {

@@ -17,10 +17,10 @@
  * consumers by priority (audio and simple streams first, then layers of
  * simulcast consumers, never above their preferred layers), with the sum
  * of what they want fed back as the desired bitrate so that probing finds
- * the room for it; while they want more than the estimate, the link is kept
- * filled up to it with padding (RTX copies of recent video packets), as
- * libwebrtc's pacer pads, so that the estimate can grow instead of staying
- * capped by what the allocation let through. availableOutgoingBitrate,
+ * the room for it. Padding goes out only inside probe clusters, as
+ * mediasoup's pacer sends it (never to fill the link up to the estimate:
+ * while a narrowed path's estimate is still falling that overruns its
+ * queue). availableOutgoingBitrate,
  * probation counters and the
  * 'bwe'/'probation' trace events come from here.
  *
@@ -66,8 +66,8 @@ typedef struct sfu_transport_cc {
   uint64_t probation_bytes;
   sfu_rate_t probation_rate;
   sfu_rate_t sent_rate;  /* every RTP byte sent with a transport-wide sequence number */
+  sfu_rate_t retransmit_rate; /* retransmissions let through (sfu_transport_cc_may_retransmit) */
   int64_t desired_bps;   /* what the consumers would send unconstrained */
-  uint64_t padding_bytes;
   bool distributing;
 } sfu_transport_cc_t;
 
@@ -99,6 +99,10 @@ void sfu_transport_cc_set_max_outgoing(sfu_transport_cc_t *cc, uint64_t bps);
 void sfu_transport_cc_set_min_outgoing(sfu_transport_cc_t *cc, uint64_t bps);
 
 /* For stats: 0 when unknown. */
+/* Whether a retransmission of len bytes may be sent: retransmissions over
+ * the last second stay within the send-side estimate (libwebrtc's sender
+ * limits them to its target rate the same way); always without one. */
+bool sfu_transport_cc_may_retransmit(sfu_transport_cc_t *cc, size_t len);
 uint64_t sfu_transport_cc_available_outgoing(const sfu_transport_cc_t *cc);
 uint64_t sfu_transport_cc_available_incoming(const sfu_transport_cc_t *cc);
 /* Packet loss (0..1) seen by the remote receiver / by us; < 0 when unknown. */
