@@ -41,7 +41,7 @@ WORKER_HDRS := $(wildcard worker/src/*.h worker/src/*/*.h channel/*.h proto/*.h)
 WORKER_INCLUDES := -Iworker/src $(addprefix -I,$(wildcard worker/src/*/)) $(CHANNEL_INCLUDES) $(PROTO_INCLUDES)
 ALL_SRCS := $(WORKER_LIB_SRCS) $(CHANNEL_SRCS) $(PROTO_SRCS)
 ALL_INCLUDES := $(WORKER_INCLUDES) $(UV_CFLAGS)
-ALL_LIBS := $(UV_LIBS) $(SSL_LIBS) -lm
+ALL_LIBS := $(UV_LIBS) $(SSL_LIBS) -lusrsctp -lm
 # libsrtp2 built with OpenSSL (scripts/build-libsrtp.sh).
 ALL_INCLUDES += -I$(SRTP_DIR)/include
 ALL_LIBS := $(SRTP_DIR)/lib/libsrtp2.a $(ALL_LIBS)
