@@ -302,7 +302,8 @@ int sfu_sctp_assoc_send(sfu_sctp_assoc_t *a, uint16_t sid, uint32_t ppid, const 
     return SFU_EIO;
   }
   a->messages_out++;
-  sfu__buffered(a, a->buffered_amount + (uint32_t)len);
+  /* The buffered amount follows usrsctp's send buffer at each SACK (send_cb):
+   * what is queued or in flight, as far as the association knows. */
   return 0;
 }
 
