@@ -8,8 +8,10 @@
 #   quality  Chromium 1280x720 VP8: bandwidth estimate and resolution on a clean path,
 #            simulcast under a 600 kbit/s limit, 5 % uplink loss repaired (relays in the path),
 #            VP8 and H264 L1T3 frame rate following the preferred temporal layer
+#   datachannel  Chromium + mediasoup-client data channels: ordered text/binary 1 B..256 kB
+#            (SHA-256) and unordered messages A -> B, B -> A; werift data channel too
 #
-#   bash scripts/run-e2e.sh [--no-setup] [harness|browser|werift|ffmpeg|quality ...]
+#   bash scripts/run-e2e.sh [--no-setup] [harness|browser|werift|ffmpeg|quality|datachannel ...]
 #
 # Installs what is missing first (scripts/setup.sh --e2e: Debian chromium and
 # ffmpeg, tests/e2e npm packages) and builds the worker, then runs each test
@@ -26,11 +28,11 @@ tests=()
 for a in "$@"; do
   case "$a" in
     --no-setup) setup=0 ;;
-    harness|browser|werift|ffmpeg|quality) tests+=("$a") ;;
-    *) echo "usage: $0 [--no-setup] [harness|browser|werift|ffmpeg|quality ...]" >&2; exit 2 ;;
+    harness|browser|werift|ffmpeg|quality|datachannel) tests+=("$a") ;;
+    *) echo "usage: $0 [--no-setup] [harness|browser|werift|ffmpeg|quality|datachannel ...]" >&2; exit 2 ;;
   esac
 done
-[ "${#tests[@]}" -gt 0 ] || tests=(harness browser werift ffmpeg quality)
+[ "${#tests[@]}" -gt 0 ] || tests=(harness browser werift ffmpeg quality datachannel)
 
 if [ "$setup" -eq 1 ]; then
   bash scripts/setup.sh --e2e || { echo "e2e: setup failed"; exit 1; }
