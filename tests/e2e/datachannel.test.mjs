@@ -137,3 +137,89 @@ test('datachannel: Chromium A and B exchange ordered text/binary (1 B..256 kB, S
   assert.deepEqual(after.mapDataConsumerIdDataProducerId, []);
   assert.equal(socketCount(worker.pid), baseSockets, 'no socket of the worker left');
 });
+
+// A second, independent SCTP stack: werift's RTCPeerConnection (ICE, DTLS,
+// SCTP in TypeScript) with negotiated data channels on one
+// WebRtcTransport: what werift sends on stream 10 comes back through a
+// DataProducer and a DataConsumer of the same transport on stream 0 (SHA-256
+// checked), and a message from Node (direct DataProducer) reaches it too.
+test('datachannel: werift data channels exchange messages with the worker over DTLS/SCTP', { timeout: 60_000 }, async (t) => {
+  const werift = e2eRequire('werift');
+  const crypto = await import('node:crypto');
+  const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
+  let worker, pc;
+  t.after(async () => {
+    await pc?.close();
+    worker?.close();
+  });
+  worker = await createWorker();
+  const router = await worker.createRouter({ mediaCodecs });
+  const transport = await router.createWebRtcTransport({ ...webRtcTransportOptions, enableSctp: true });
+  pc = new werift.RTCPeerConnection({ bundlePolicy: 'max-bundle', iceAdditionalHostAddresses: ['127.0.0.1'], iceUseIpv6: false, iceUseTcp: false });
+  const out = pc.createDataChannel('up', { negotiated: true, id: 10 });
+  const offer = await pc.createOffer();
+  await pc.setLocalDescription(offer);
+  const local = pc.localDescription.sdp;
+  const m = local.split(/\r?\n/);
+  const mid = (m.find((l) => l.startsWith('a=mid:')) ?? 'a=mid:0').slice(6);
+  const fps = m.filter((l) => l.startsWith('a=fingerprint:')).map((l) => l.slice(14).split(' '))
+    .map(([algorithm, value]) => ({ algorithm: algorithm.toLowerCase(), value: value.toUpperCase() }));
+  assert.ok(fps.length, `werift offer has a fingerprint:\n${local}`);
+  assert.ok(m.some((l) => l.startsWith('m=application')), `werift offers an application m-line:\n${local}`);
+  const fp = transport.dtlsParameters.fingerprints.find((f) => f.algorithm === 'sha-256');
+  const cands = transport.iceCandidates.filter((c) => c.protocol === 'udp');
+  const answer = [
+    'v=0', `o=sfu-e2e ${Date.now()} 1 IN IP4 127.0.0.1`, 's=-', 't=0 0', 'a=ice-lite', `a=group:BUNDLE ${mid}`,
+    `a=fingerprint:${fp.algorithm} ${fp.value}`,
+    'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', 'c=IN IP4 127.0.0.1', `a=mid:${mid}`,
+    `a=ice-ufrag:${transport.iceParameters.usernameFragment}`, `a=ice-pwd:${transport.iceParameters.password}`,
+    ...cands.map((c) => `a=candidate:${c.foundation} 1 udp ${c.priority} ${c.address ?? c.ip} ${c.port} typ host`),
+    'a=end-of-candidates', 'a=setup:passive', 'a=sctp-port:5000', 'a=max-message-size:262144', '',
+  ].join('\r\n');
+  await transport.connect({ dtlsParameters: { role: 'client', fingerprints: fps } });
+  await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+
+  const up = await transport.produceData({ sctpStreamParameters: { streamId: 10, ordered: true }, label: 'up' });
+  const down = await transport.consumeData({ dataProducerId: up.id });
+  const direct = await router.createDirectTransport();
+  const fromNode = await direct.produceData({ label: 'node' });
+  const down2 = await transport.consumeData({ dataProducerId: fromNode.id });
+  const watch = await direct.consumeData({ dataProducerId: up.id });
+  const inWorker = [];
+  watch.on('message', (b, ppid) => inWorker.push({ hash: sha(b), ppid }));
+  const downIn = pc.createDataChannel('down', { negotiated: true, id: down.sctpStreamParameters.streamId });
+  const down2In = pc.createDataChannel('node', { negotiated: true, id: down2.sctpStreamParameters.streamId });
+  const got = [];
+  const got2 = [];
+  downIn.onMessage.subscribe((d) => got.push(typeof d === 'string' ? { hash: sha(Buffer.from(d)), text: true } : { hash: sha(d), text: false }));
+  down2In.onMessage.subscribe((d) => got2.push(String(d)));
+
+  const deadline = Date.now() + 15_000;
+  while (transport.sctpState !== 'connected' || out.readyState !== 'open') {
+    if (Date.now() > deadline) throw new Error(`SCTP not connected: worker ${transport.sctpState}, werift channel ${out.readyState}`);
+    await sleep(20);
+  }
+  const sent = [];
+  for (const [i, n] of [1, 100, 1200, 5000, 60000, 200000].entries()) {
+    const b = crypto.randomBytes(n);
+    if (i % 2) {
+      out.send(b);
+      sent.push({ hash: sha(b), text: false });
+    } else {
+      const s = b.toString('hex').slice(0, n);
+      out.send(s);
+      sent.push({ hash: sha(Buffer.from(s)), text: true });
+    }
+  }
+  fromNode.send('hello werift');
+  const end = Date.now() + 20_000;
+  while ((got.length < sent.length || got2.length < 1) && Date.now() < end) await sleep(20);
+  assert.deepEqual(got, sent, 'werift -> worker -> werift, in order, SHA-256 and string/binary kept');
+  assert.deepEqual(inWorker.map((x) => x.hash), sent.map((x) => x.hash), 'the worker saw every message once');
+  assert.deepEqual(inWorker.map((x) => x.ppid), sent.map((x) => (x.text ? 51 : 53)), 'PPIDs');
+  assert.deepEqual(got2, ['hello werift']);
+  transport.close();
+  direct.close();
+  await sleep(100);
+  assert.deepEqual((await router.dump()).transportIds, []);
+});
