@@ -5,6 +5,8 @@
 //   await e2e.consume(dataProducerId)        recvTransport.consumeData (messages collected)
 //   await e2e.sendSeries(label, sizes, bin)  random messages, waits for bufferedAmount; -> SHA-256 list
 //   await e2e.received(label, n, ms)         -> [{ hash, binary, size }] once n arrived
+//   await e2e.flood(label, n, size)          n binary messages as fast as bufferedAmount allows (bench)
+//   e2e.count(label)                         messages and bytes received so far (consume(id, false))
 // Every failure is thrown as "<step>: <message>".
 import { Device } from 'mediasoup-client';
 
@@ -83,12 +85,17 @@ window.e2e = {
     state.producers.set(label, dp);
     return { id: dp.id };
   },
-  async consume(dataProducerId) {
+  async consume(dataProducerId, hash = true) {
     const p = await step('consumeData (server)', () => api('consumeData', { transportId: state.recv.id, dataProducerId }));
     const dc = await step('consumeData', () => state.recv.consumeData(p));
     const list = [];
+    list.count = 0;
+    list.bytes = 0;
     state.received.set(dc.label, list);
     dc.on('message', (m) => {
+      list.count++;
+      list.bytes += typeof m === 'string' ? m.length : m.byteLength;
+      if (!hash) return;
       const binary = typeof m !== 'string';
       const buf = binary ? m : new TextEncoder().encode(m);
       list.push(sha256(buf).then((hash) => ({ hash, binary, size: buf.byteLength })));
@@ -112,6 +119,20 @@ window.e2e = {
       }
     }
     return out;
+  },
+  async flood(label, n, size) {
+    const dp = state.producers.get(label);
+    const b = randomBytes(size);
+    dp.bufferedAmountLowThreshold = 256 * 1024;
+    for (let i = 0; i < n; i++) {
+      if (dp.bufferedAmount > 1 << 20) await new Promise((r) => dp.once('bufferedamountlow', r));
+      dp.send(b);
+    }
+    return n;
+  },
+  count(label) {
+    const list = state.received.get(label);
+    return { count: list.count, bytes: list.bytes };
   },
   async received(label, n, ms) {
     const list = state.received.get(label);
