@@ -204,6 +204,10 @@ static int sfu__configure(sfu_sctp_assoc_t *a) {
   init.sinit_num_ostreams = SFU_SCTP_STREAMS;
   init.sinit_max_instreams = SFU_SCTP_STREAMS;
   if (sfu__setopt(a, IPPROTO_SCTP, SCTP_INITMSG, &init, sizeof(init)) != 0) return SFU_EIO;
+  /* Retransmission timeouts for interactive data (RFC 4960 defaults are 3 s /
+   * 1 s / 60 s): a lost packet on a short path costs 120 ms, not a second. */
+  struct sctp_rtoinfo rto = {.srto_assoc_id = SCTP_ALL_ASSOC, .srto_initial = 1000, .srto_min = 120, .srto_max = 10000};
+  if (sfu__setopt(a, IPPROTO_SCTP, SCTP_RTOINFO, &rto, sizeof(rto)) != 0) return SFU_EIO;
   if (sndbuf > 0 && sfu__setopt(a, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) != 0) return SFU_EIO;
   if (rcvbuf > 0 && sfu__setopt(a, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) != 0) return SFU_EIO;
   return 0;
@@ -314,6 +318,16 @@ void sfu_sctp_assoc_reset_stream(sfu_sctp_assoc_t *a, uint16_t sid) {
 
 void sfu_sctp_assoc_destroy(sfu_sctp_assoc_t *a) {
   if (a == NULL) return;
+  if (a->ctx->log.level <= SFU_LOG_LEVEL_DEBUG && (a->ctx->log.tags & SFU_LOGTAG_sctp) != 0u) {
+    struct sctpstat st;
+    usrsctp_get_stat(&st);
+    SFU_DEBUG_TAG(&a->ctx->log, sctp,
+                  "SCTP association closed [id:%u, packets in:%llu out:%llu, messages in:%llu out:%llu; usrsctp "
+                  "totals: fast retransmits %u, marked retransmits %u, T3 timeouts %u, duplicate data %u]",
+                  a->id, (unsigned long long)a->packets_in, (unsigned long long)a->packets_out,
+                  (unsigned long long)a->messages_in, (unsigned long long)a->messages_out, st.sctps_sendfastretrans,
+                  st.sctps_markedretrans, st.sctps_timodata, st.sctps_recvdupdata);
+  }
   /* The ABORT usrsctp_close sends still reaches the peer; nothing else is told. */
   usrsctp_set_ulpinfo(a->sock, NULL);
   usrsctp_close(a->sock);
