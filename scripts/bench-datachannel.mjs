@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // Benchmark (not a test): data channel messages per second and worker CPU
 // per message through one WebRtcTransport pair. Chromium page A sends N
-// binary messages of SIZE bytes on one ordered data channel (as fast as its
-// bufferedAmount allows) over its send WebRtcTransport; the worker forwards
-// them (DataProducer -> DataConsumer) over page B's recv WebRtcTransport.
+// binary messages of SIZE bytes on one ordered data channel over its send
+// WebRtcTransport; the worker forwards them (DataProducer -> DataConsumer)
+// over page B's recv WebRtcTransport. End-to-end window of WINDOW messages
+// (A sends WINDOW, then waits until B has them): without it A's browser
+// outruns the B leg and the SFU drops what its SCTP send buffer cannot hold
+// (sctpsendbufferfull, as mediasoup does), which measures the drop, not the rate.
 // Worker CPU is utime+stime of the worker process (/proc/<pid>/stat) over
 // the transfer. Prints one line per run and the median.
 //
-//   node scripts/bench-datachannel.mjs [--worker BIN] [--n 50000] [--size 1024] [--runs 3]
+//   node scripts/bench-datachannel.mjs [--worker BIN] [--n 50000] [--size 1024] [--runs 3] [--window 500]
 //   (any mediasoup-compatible worker: e.g. build/mediasoup-worker/mediasoup-worker for the baseline)
 import fs from 'node:fs';
 import http from 'node:http';
@@ -24,6 +27,7 @@ process.env.SFU_WORKER_BIN = path.resolve(opt('worker', process.env.SFU_WORKER_B
 const N = Number(opt('n', 50000));
 const SIZE = Number(opt('size', 1024));
 const RUNS = Number(opt('runs', 3));
+const WINDOW = Number(opt('window', 500));
 
 const { createWorker, e2eDir, e2eRequire, mediaCodecs, sleep } = await import(path.join(root, 'tests/e2e/lib/common.mjs'));
 const { launchChromium } = await import(path.join(root, 'tests/e2e/lib/chromium.mjs'));
@@ -85,14 +89,18 @@ try {
     await B.evaluate((i) => window.e2e.consume(i, false), id);
     const cpu0 = cpuMs(worker.pid);
     const t0 = process.hrtime.bigint();
-    const flood = A.evaluate(([l, n, s]) => window.e2e.flood(l, n, s), [label, N, SIZE]);
     let got = { count: 0 };
+    let sent = 0;
     const deadline = Date.now() + 120_000;
     while (got.count < N && Date.now() < deadline) {
-      await sleep(20);
+      if (got.count >= sent && sent < N) {
+        const k = Math.min(WINDOW, N - sent);
+        await A.evaluate(([l, n, s]) => window.e2e.flood(l, n, s), [label, k, SIZE]);
+        sent += k;
+      }
+      await sleep(2);
       got = await B.evaluate((l) => window.e2e.count(l), label);
     }
-    await flood;
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
     const cpu = cpuMs(worker.pid) - cpu0;
     const r = { msgs: got.count, secs, rate: got.count / secs, cpuUsPerMsg: (cpu * 1000) / got.count, cpuPct: (cpu / 10) / secs };
