@@ -137,6 +137,8 @@ static void sfu__receive(sfu_plain_transport_t *pt, uint8_t *p, size_t len, size
     }
   }
   if (is_sctp) {
+    pt->base.stats.bytes_received += len;
+    sfu_rate_add(&pt->base.stats.recv_rate, sfu_now_ms(&pt->base), len);
     sfu_transport_receive_sctp(&pt->base, p, len);
     return;
   }

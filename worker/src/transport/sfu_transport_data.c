@@ -181,8 +181,6 @@ void sfu_transport_receive_sctp(sfu_transport_t *t, const uint8_t *p, size_t len
     SFU_DEBUG_TAG(&t->ctx->log, sctp, "SCTP packet on a transport without SCTP dropped [len:%zu]", len);
     return;
   }
-  t->stats.bytes_received += len;
-  sfu_rate_add(&t->stats.recv_rate, sfu_now_ms(t), len);
   sfu_sctp_assoc_receive(TD(t)->sctp, p, len);
 }
 
@@ -209,8 +207,8 @@ static void sfu__produce_data(sfu_transport_t *t, sfu_request_t *req) {
     sfu_request_fail(req, SFU_EEXIST, "a DataProducer with same dataProducerId already exists");
     return;
   }
-  uint32_t max = t->direct ? t->sctp_max_receive_message_size : t->sctp_max_receive_message_size;
-  if ((r = sfu_data_producer_create(t->ctx, &sfu__dp_listener, t, body, type, max, &dp, err, sizeof(err))) != 0) {
+  if ((r = sfu_data_producer_create(t->ctx, &sfu__dp_listener, t, body, type, t->sctp_max_receive_message_size, &dp, err,
+                                    sizeof(err))) != 0) {
     sfu_request_fail(req, r, "%s", err[0] ? err : sfu_strerror(r));
     return;
   }

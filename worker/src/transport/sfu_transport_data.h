@@ -40,7 +40,8 @@ void sfu_transport_data_on_connected(sfu_transport_t *t);
 /* TRANSPORT_PRODUCE_DATA, CONSUME_DATA, CLOSE_DATAPRODUCER, CLOSE_DATACONSUMER; false if not one. */
 bool sfu_transport_data_on_request(sfu_transport_t *t, sfu_request_t *req);
 
-/* SCTP packet from the peer (DTLS application data, or UDP for plain and pipe transports). */
+/* SCTP packet from the peer (DTLS application data, or UDP for plain and pipe
+ * transports); the caller has counted its bytes in t->stats. */
 void sfu_transport_receive_sctp(sfu_transport_t *t, const uint8_t *p, size_t len);
 
 /* Dump fields. */
