@@ -188,6 +188,18 @@ static void test_messages(void **state) {
     assert_int_equal(y.msgs[i].len, sizes[i]);
     assert_memory_equal(y.msgs[i].data, buf, sizes[i]);
   }
+  /* A big message and a small one on one ordered stream keep their order
+   * (no partial delivery below maxReceiveMessageSize). */
+  y.nmsgs = 0;
+  for (size_t i = 0; i < n; i++) free(y.msgs[i].data);
+  fill(buf, 262144, 99);
+  assert_int_equal(sfu_sctp_assoc_send(x.a, 5, SFU_SCTP_PPID_BINARY, buf, 262144, &ordered), 0);
+  assert_int_equal(sfu_sctp_assoc_send(x.a, 5, SFU_SCTP_PPID_STRING_EMPTY, (const uint8_t *)" ", 1, &ordered), 0);
+  for (int i = 0; i < 400 && y.nmsgs < 2; i++) pump(&e, &x, &y, 1);
+  assert_int_equal(y.nmsgs, 2);
+  assert_int_equal(y.msgs[0].len, 262144);
+  assert_memory_equal(y.msgs[0].data, buf, 262144);
+  assert_int_equal(y.msgs[1].ppid, SFU_SCTP_PPID_STRING_EMPTY);
   /* Partially reliable and unordered ones arrive too on a lossless path; and the other way. */
   sfu_sctp_send_params_t ttl = {.ordered = false, .has_max_packet_life_time = true, .max_packet_life_time = 500};
   sfu_sctp_send_params_t rtx = {.ordered = false, .has_max_retransmits = true, .max_retransmits = 0};

@@ -58,8 +58,9 @@ async function sctpChain(router, opts = {}) {
   return { a, b, direct, dp, aCons, bProd, out, got, states };
 }
 
-test('data: messages cross a real SCTP association (1 B..256 kB by SHA-256, PPIDs, order, limits)', async () => {
+test('data: messages cross a real SCTP association (1 B..256 kB by SHA-256, PPIDs, order, limits)', async (t) => {
   const worker = await mediasoup.createWorker({ workerBin, logLevel: 'error' });
+  t.after(() => worker.close()); // also when an assertion fails
   const router = await worker.createRouter();
   const c = await sctpChain(router);
   assert.deepEqual(c.states.a.slice(0, 2), ['connecting', 'connected']);
@@ -118,8 +119,9 @@ test('data: messages cross a real SCTP association (1 B..256 kB by SHA-256, PPID
   worker.close();
 });
 
-test('data: unordered and partially reliable streams, pause, bufferedamountlow', async () => {
+test('data: unordered and partially reliable streams, pause, bufferedamountlow', async (t) => {
   const worker = await mediasoup.createWorker({ workerBin, logLevel: 'error' });
+  t.after(() => worker.close()); // also when an assertion fails
   const router = await worker.createRouter();
   const listenInfo = { protocol: 'udp', ip: '127.0.0.1' };
   const a = await router.createPlainTransport({ listenInfo, enableSctp: true });
@@ -176,8 +178,9 @@ function rtp({ pt, seq, ts, ssrc, payload, marker = false }) {
 }
 const isRtcp = (b) => b.length >= 2 && b[1] >= 192 && b[1] <= 223;
 
-test('DirectTransport: RTP from Node to a UDP peer and from a UDP peer to Node, RTCP both ways', async () => {
+test('DirectTransport: RTP from Node to a UDP peer and from a UDP peer to Node, RTCP both ways', async (t) => {
   const worker = await mediasoup.createWorker({ workerBin, logLevel: 'error' });
+  t.after(() => worker.close()); // also when an assertion fails
   const router = await worker.createRouter({ mediaCodecs: [{ kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 }] });
   const codec = { mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2, rtcpFeedback: [{ type: 'nack' }] };
   const direct = await router.createDirectTransport();
@@ -233,8 +236,9 @@ test('DirectTransport: RTP from Node to a UDP peer and from a UDP peer to Node, 
   worker.close();
 });
 
-test('data: after every transport closes, dumps are empty and no socket of ours is left', async () => {
+test('data: after every transport closes, dumps are empty and no socket of ours is left', async (t) => {
   const worker = await mediasoup.createWorker({ workerBin, logLevel: 'error' });
+  t.after(() => worker.close()); // also when an assertion fails
   const router = await worker.createRouter();
   const base = socketCount(worker.pid);
   const chains = [];

@@ -100,49 +100,63 @@ static void sfu__notification(sfu_sctp_assoc_t *a, const union sctp_notification
   }
 }
 
-static void sfu__message(sfu_sctp_assoc_t *a, const uint8_t *p, size_t len, uint16_t sid, uint32_t ppid, bool eor) {
-  if (eor && a->msg_len == 0 && !a->msg_dropping) {
-    if (len > a->opts.max_receive_message_size) {
-      SFU_WARN_TAG(&a->ctx->log, sctp, "SCTP message too big, dropped [len:%zu, maxReceiveMessageSize:%u]", len,
-                   a->opts.max_receive_message_size);
-      return;
-    }
-    a->messages_in++;
-    a->listener->on_message(a->arg, sid, ppid, p, len);
+static void sfu__deliver(sfu_sctp_assoc_t *a, uint16_t sid, uint32_t ppid, const uint8_t *p, size_t len) {
+  if (len > a->opts.max_receive_message_size) {
+    SFU_WARN_TAG(&a->ctx->log, sctp, "SCTP message too big, dropped [len:%zu, maxReceiveMessageSize:%u]", len,
+                 a->opts.max_receive_message_size);
     return;
   }
-  /* A part: gather until the end of the record, within the limit. */
-  if (!a->msg_dropping) {
-    if (a->msg_len + len > a->opts.max_receive_message_size) {
-      SFU_WARN_TAG(&a->ctx->log, sctp, "SCTP message too big, dropped [maxReceiveMessageSize:%u]",
-                   a->opts.max_receive_message_size);
+  a->messages_in++;
+  a->listener->on_message(a->arg, sid, ppid, p, len);
+}
+
+/* One delivery from usrsctp: a whole message, or a part of one (partial
+ * delivery, no MSG_EOR until its last part). usrsctp may hand over a whole
+ * message of another stream or SSN between the parts of a big one: that one
+ * goes out on its own, the parts keep gathering (within the limit). */
+static void sfu__message(sfu_sctp_assoc_t *a, const uint8_t *p, size_t len, const struct sctp_rcvinfo *rcv, bool eor) {
+  uint16_t sid = rcv->rcv_sid, ssn = rcv->rcv_ssn;
+  uint32_t ppid = ntohl(rcv->rcv_ppid);
+  bool same = a->msg_active && a->msg_sid == sid && a->msg_ssn == ssn && a->msg_ppid == ppid;
+  if (!same && eor) {
+    sfu__deliver(a, sid, ppid, p, len);
+    return;
+  }
+  if (!same) {
+    if (a->msg_active)
+      SFU_WARN_TAG(&a->ctx->log, sctp, "SCTP partial message abandoned for another one [streamId:%u]", a->msg_sid);
+    a->msg_active = true;
+    a->msg_dropping = false;
+    a->msg_len = 0;
+    a->msg_sid = sid;
+    a->msg_ssn = ssn;
+    a->msg_ppid = ppid;
+  }
+  if (!a->msg_dropping && a->msg_len + len > a->opts.max_receive_message_size) {
+    SFU_WARN_TAG(&a->ctx->log, sctp, "SCTP message too big, dropped [maxReceiveMessageSize:%u]",
+                 a->opts.max_receive_message_size);
+    a->msg_dropping = true;
+  }
+  if (!a->msg_dropping && a->msg_len + len > a->msg_cap) {
+    size_t cap = a->msg_cap ? a->msg_cap : 4096;
+    while (cap < a->msg_len + len) cap *= 2;
+    uint8_t *n = realloc(a->msg, cap);
+    if (n == NULL) {
       a->msg_dropping = true;
-      a->msg_len = 0;
     } else {
-      if (a->msg_len + len > a->msg_cap) {
-        size_t cap = a->msg_cap ? a->msg_cap : 4096;
-        while (cap < a->msg_len + len) cap *= 2;
-        uint8_t *n = realloc(a->msg, cap);
-        if (n == NULL) {
-          a->msg_dropping = true;
-          a->msg_len = 0;
-          goto end;
-        }
-        a->msg = n;
-        a->msg_cap = cap;
-      }
-      memcpy(a->msg + a->msg_len, p, len);
-      a->msg_len += len;
+      a->msg = n;
+      a->msg_cap = cap;
     }
   }
-end:
-  if (!eor) return;
   if (!a->msg_dropping) {
-    a->messages_in++;
-    a->listener->on_message(a->arg, sid, ppid, a->msg, a->msg_len);
+    memcpy(a->msg + a->msg_len, p, len);
+    a->msg_len += len;
   }
-  a->msg_len = 0;
+  if (!eor) return;
+  if (!a->msg_dropping) sfu__deliver(a, sid, ppid, a->msg, a->msg_len);
+  a->msg_active = false;
   a->msg_dropping = false;
+  a->msg_len = 0;
 }
 
 static int sfu__recv_cb(struct socket *sock, union sctp_sockstore addr, void *data, size_t len,
@@ -156,7 +170,7 @@ static int sfu__recv_cb(struct socket *sock, union sctp_sockstore addr, void *da
   if (flags & MSG_NOTIFICATION)
     sfu__notification(a, data, len);
   else
-    sfu__message(a, data, len, rcv.rcv_sid, ntohl(rcv.rcv_ppid), (flags & MSG_EOR) != 0);
+    sfu__message(a, data, len, &rcv, (flags & MSG_EOR) != 0);
   free(data);
   return 1;
 }
@@ -208,8 +222,19 @@ static int sfu__configure(sfu_sctp_assoc_t *a) {
    * 1 s / 60 s): a lost packet on a short path costs 120 ms, not a second. */
   struct sctp_rtoinfo rto = {.srto_assoc_id = SCTP_ALL_ASSOC, .srto_initial = 1000, .srto_min = 120, .srto_max = 10000};
   if (sfu__setopt(a, IPPROTO_SCTP, SCTP_RTOINFO, &rto, sizeof(rto)) != 0) return SFU_EIO;
+  /* No partial delivery below the largest message we take: usrsctp otherwise
+   * starts it at half the receive buffer it had when the socket was made
+   * (messages over ~128 kB), and then can hand a later message of the same
+   * ordered stream over before the last part of the big one. */
   if (sndbuf > 0 && sfu__setopt(a, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) != 0) return SFU_EIO;
   if (rcvbuf > 0 && sfu__setopt(a, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) != 0) return SFU_EIO;
+  /* (usrsctp takes a point up to the receive buffer only) */
+  int have = 0;
+  socklen_t hl = sizeof(have);
+  if (usrsctp_getsockopt(a->sock, SOL_SOCKET, SO_RCVBUF, &have, &hl) != 0 || have <= 0) have = rcvbuf;
+  uint32_t pd_point = a->opts.max_receive_message_size + 1;
+  if (have > 0 && pd_point > (uint32_t)have) pd_point = (uint32_t)have;
+  if (sfu__setopt(a, IPPROTO_SCTP, SCTP_PARTIAL_DELIVERY_POINT, &pd_point, sizeof(pd_point)) != 0) return SFU_EIO;
   return 0;
 }
 

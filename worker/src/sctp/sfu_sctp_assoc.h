@@ -69,10 +69,12 @@ struct sfu_sctp_assoc {
   uint16_t out_streams, in_streams; /* negotiated */
   uint32_t buffered_amount;
   bool connect_called;
-  /* a message delivered in parts (partial delivery) */
+  /* a message delivered in parts (partial delivery): its stream, SSN and PPID */
   uint8_t *msg;
   size_t msg_len, msg_cap;
-  bool msg_dropping;
+  bool msg_active, msg_dropping;
+  uint16_t msg_sid, msg_ssn;
+  uint32_t msg_ppid;
   uint64_t packets_in, packets_out, messages_in, messages_out;
 };
 
