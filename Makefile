@@ -41,7 +41,7 @@ WORKER_HDRS := $(wildcard worker/src/*.h worker/src/*/*.h channel/*.h proto/*.h)
 WORKER_INCLUDES := -Iworker/src $(addprefix -I,$(wildcard worker/src/*/)) $(CHANNEL_INCLUDES) $(PROTO_INCLUDES)
 ALL_SRCS := $(WORKER_LIB_SRCS) $(CHANNEL_SRCS) $(PROTO_SRCS)
 ALL_INCLUDES := $(WORKER_INCLUDES) $(UV_CFLAGS)
-ALL_LIBS := $(UV_LIBS) $(SSL_LIBS) -lm
+ALL_LIBS := $(UV_LIBS) $(SSL_LIBS) -lusrsctp -lm
 # libsrtp2 built with OpenSSL (scripts/build-libsrtp.sh).
 ALL_INCLUDES += -I$(SRTP_DIR)/include
 ALL_LIBS := $(SRTP_DIR)/lib/libsrtp2.a $(ALL_LIBS)
@@ -147,7 +147,8 @@ test: worker $(WORKER_ASAN_BIN) $(LOADGEN_BIN) $(UNIT_TESTS) $(UNIT_TESTS_ASAN)
 # The conformance files that pass completely today (the README's test command runs these).
 CONFORMANCE_FILES ?= test-Worker.js test-Router.js test-mediasoup.js test-ortc.js test-multiopus.js \
   test-WebRtcTransport.js test-WebRtcServer.js test-PlainTransport.js test-Producer.js test-Consumer.js \
-  test-AudioLevelObserver.js test-ActiveSpeakerObserver.js
+  test-AudioLevelObserver.js test-ActiveSpeakerObserver.js test-DataProducer.js test-DataConsumer.js \
+  test-DirectTransport.js test-werift-sctp.js
 conformance: $(WORKER_BIN)
 	$(NODE) tests/conformance/run.mjs --worker $(abspath $(WORKER_BIN)) $(CONFORMANCE_FILES)
 

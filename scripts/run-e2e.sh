@@ -10,8 +10,10 @@
 #            VP8 and H264 L1T3 frame rate following the preferred temporal layer
 #   pipe     Chromium A on worker 1, router.pipeToRouter() to worker 2, Chromium B decodes
 #            640x360 video at A's frame rate and hears audio energy
+#   datachannel  Chromium + mediasoup-client data channels: ordered text/binary 1 B..256 kB
+#            (SHA-256) and unordered messages A -> B, B -> A; werift data channel too
 #
-#   bash scripts/run-e2e.sh [--no-setup] [harness|browser|werift|ffmpeg|quality|pipe ...]
+#   bash scripts/run-e2e.sh [--no-setup] [harness|browser|werift|ffmpeg|quality|pipe|datachannel ...]
 #
 # Installs what is missing first (scripts/setup.sh --e2e: Debian chromium and
 # ffmpeg, tests/e2e npm packages) and builds the worker, then runs each test
@@ -28,11 +30,11 @@ tests=()
 for a in "$@"; do
   case "$a" in
     --no-setup) setup=0 ;;
-    harness|browser|werift|ffmpeg|quality|pipe) tests+=("$a") ;;
-    *) echo "usage: $0 [--no-setup] [harness|browser|werift|ffmpeg|quality|pipe ...]" >&2; exit 2 ;;
+    harness|browser|werift|ffmpeg|quality|pipe|datachannel) tests+=("$a") ;;
+    *) echo "usage: $0 [--no-setup] [harness|browser|werift|ffmpeg|quality|pipe|datachannel ...]" >&2; exit 2 ;;
   esac
 done
-[ "${#tests[@]}" -gt 0 ] || tests=(harness browser werift ffmpeg quality pipe)
+[ "${#tests[@]}" -gt 0 ] || tests=(harness browser werift ffmpeg quality pipe datachannel)
 
 if [ "$setup" -eq 1 ]; then
   bash scripts/setup.sh --e2e || { echo "e2e: setup failed"; exit 1; }

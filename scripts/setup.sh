@@ -57,7 +57,7 @@ APT_PACKAGES=(
 )
 # What build/sfu-worker needs at run time (libsrtp2 is linked statically).
 RUNTIME_APT_PACKAGES=(
-    libuv1 libssl3 ca-certificates
+    libuv1 libssl3 libusrsctp2 ca-certificates
 )
 
 log() { printf '[setup] %s\n' "$*" >&2; }

@@ -444,7 +444,7 @@ static void h_on_score(void *arg, sfu_producer_t *p) {
   for (size_t i = 0; i < h->nc; i++) sfu_consumer_producer_score(h->c[i]);
 }
 
-static const sfu_producer_listener_t h_plistener = {h_on_rtp, h_on_paused, h_on_level, h_send_rtcp, h_on_score};
+static const sfu_producer_listener_t h_plistener = {h_on_rtp, h_on_paused, h_on_level, h_send_rtcp, h_on_score, NULL};
 
 static void h_consumer_send(void *arg, sfu_consumer_t *c, sfu_rtp_packet_t *pkt, bool is_rtx) {
   harness_t *h = arg;

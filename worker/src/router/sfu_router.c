@@ -12,6 +12,8 @@
 #include "sfu_plain_transport.h"
 #include "sfu_producer.h"
 #include "sfu_request.h"
+#include "sfu_direct_transport.h"
+#include "sfu_router_data.h"
 #include "sfu_transport.h"
 #include "sfu_webrtc_transport.h"
 
@@ -106,6 +108,13 @@ static const sfu_transport_listener_t sfu__transport_listener = {
     .on_consumer_new = sfu__on_consumer_new,
     .on_consumer_closed = sfu__on_consumer_closed,
     .on_listen_server_closed = sfu__on_listen_server_closed,
+    .on_data_producer_new = sfu__router_on_data_producer_new,
+    .on_data_producer_closed = sfu__router_on_data_producer_closed,
+    .on_data_producer_paused = sfu__router_on_data_producer_paused,
+    .on_data_producer_message = sfu__router_on_data_producer_message,
+    .get_data_producer = sfu__router_get_data_producer,
+    .on_data_consumer_new = sfu__router_on_data_consumer_new,
+    .on_data_consumer_closed = sfu__router_on_data_consumer_closed,
 };
 
 static const sfu_rtp_observer_listener_t sfu__observer_listener = {
@@ -193,7 +202,6 @@ static void sfu__router_dump(sfu_router_t *r, sfu_request_t *req) {
   }
 
   fb_ref_t id = fb_create_string(b, r->id, r->id_len);
-  fb_ref_t empty = fb_create_vec_refs(b, NULL, 0);
   d.n = 0;
   sfu_list_foreach(it, &r->transports) {
     sfu_transport_t *t = sfu_container_of(it, sfu_transport_t, router_link);
@@ -216,6 +224,8 @@ static void sfu__router_dump(sfu_router_t *r, sfu_request_t *req) {
   sfu_hmap_foreach(&r->producers, sfu__dump_producer_observers, &d);
   fb_ref_t p2o = fb_create_vec_refs(b, refs, d.n);
   free(refs);
+  fb_ref_t dp2dc = sfu__router_dump_data_producers(r, b);
+  fb_ref_t dc2dp = sfu__router_dump_data_consumers(r, b);
 
   FBS_Router_DumpResponse_start(b);
   FBS_Router_DumpResponse_add_id(b, id);
@@ -224,8 +234,8 @@ static void sfu__router_dump(sfu_router_t *r, sfu_request_t *req) {
   FBS_Router_DumpResponse_add_map_producer_id_consumer_ids(b, p2c);
   FBS_Router_DumpResponse_add_map_consumer_id_producer_id(b, c2p);
   FBS_Router_DumpResponse_add_map_producer_id_observer_ids(b, p2o);
-  FBS_Router_DumpResponse_add_map_data_producer_id_data_consumer_ids(b, empty);
-  FBS_Router_DumpResponse_add_map_data_consumer_id_data_producer_id(b, empty);
+  FBS_Router_DumpResponse_add_map_data_producer_id_data_consumer_ids(b, dp2dc);
+  FBS_Router_DumpResponse_add_map_data_consumer_id_data_producer_id(b, dc2dp);
   sfu_request_accept_body(req, FBS_Response_Body_Router_DumpResponse, FBS_Router_DumpResponse_end(b));
 }
 
@@ -306,8 +316,23 @@ static void sfu__create_pipe(sfu_router_t *r, sfu_request_t *req) {
   if (!sfu_request_body(req, FBS_Request_Body_Router_CreatePipeTransportRequest, &body)) return;
   fb_str_t id = FBS_Router_CreatePipeTransportRequest_transport_id(body);
   if (!sfu__id_free(r, id, req, "transport")) return;
-  if ((rc = sfu_pipe_transport_create(&parent, id.ptr, id.len, FBS_Router_CreatePipeTransportRequest_options(body), &t, err,
-                                      sizeof(err))) != 0) {
+  if ((rc = sfu_pipe_transport_create(&parent, id.ptr, id.len, FBS_Router_CreatePipeTransportRequest_options(body), &t, err, sizeof(err))) != 0) {
+    sfu_request_fail(req, rc, "%s", err[0] ? err : sfu_strerror(rc));
+    return;
+  }
+  sfu__add_transport(r, t, req);
+}
+
+static void sfu__create_direct(sfu_router_t *r, sfu_request_t *req) {
+  fb_table_t body;
+  sfu_transport_t *t;
+  sfu_transport_parent_t parent = sfu__parent(r);
+  char err[256] = "";
+  int rc;
+  if (!sfu_request_body(req, FBS_Request_Body_Router_CreateDirectTransportRequest, &body)) return;
+  fb_str_t id = FBS_Router_CreateDirectTransportRequest_transport_id(body);
+  if (!sfu__id_free(r, id, req, "transport")) return;
+  if ((rc = sfu_direct_transport_create(&parent, id.ptr, id.len, FBS_Router_CreateDirectTransportRequest_options(body), &t, err, sizeof(err))) != 0) {
     sfu_request_fail(req, rc, "%s", err[0] ? err : sfu_strerror(rc));
     return;
   }
@@ -363,6 +388,9 @@ static void sfu__router_on_request(sfu_handler_t *h, sfu_request_t *req) {
       break;
     case FBS_Request_Method_ROUTER_CREATE_PIPETRANSPORT:
       sfu__create_pipe(r, req);
+      break;
+    case FBS_Request_Method_ROUTER_CREATE_DIRECTTRANSPORT:
+      sfu__create_direct(r, req);
       break;
     case FBS_Request_Method_ROUTER_CREATE_ACTIVESPEAKEROBSERVER:
       sfu__create_aso(r, req);
@@ -427,6 +455,7 @@ int sfu_router_create(sfu_ctx_t *ctx, const sfu_transport_env_t *env, const char
   sfu_list_init(&r->owner_link);
   if ((err = sfu_hmap_init(&r->transports_by_id)) != 0) goto fail_t;
   if ((err = sfu_hmap_init(&r->producers)) != 0) goto fail_p;
+  if ((err = sfu_hmap_init(&r->data_producers)) != 0) goto fail_dp;
   r->handler.on_request = sfu__router_on_request;
   if ((err = sfu_ctx_register(ctx, &r->handler, r->id, r->id_len)) != 0) goto fail_reg;
   SFU_DEBUG(&ctx->log, "router created [id:%s]", r->id);
@@ -434,6 +463,8 @@ int sfu_router_create(sfu_ctx_t *ctx, const sfu_transport_env_t *env, const char
   return 0;
 
 fail_reg:
+  sfu_hmap_free(&r->data_producers);
+fail_dp:
   sfu_hmap_free(&r->producers);
 fail_p:
   sfu_hmap_free(&r->transports_by_id);
@@ -448,6 +479,7 @@ static void sfu__router_reap(sfu_closing_t *c) {
   if (r->close_cb != NULL) r->close_cb(r);
   sfu_hmap_free(&r->transports_by_id);
   sfu_hmap_free(&r->producers);
+  sfu_hmap_free(&r->data_producers);
   free(r->id);
   free(r);
 }

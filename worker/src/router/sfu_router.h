@@ -31,6 +31,7 @@ struct sfu_router {
   sfu_hmap_t transports_by_id;
   sfu_list_t transports;
   sfu_hmap_t producers; /* by id, across all transports */
+  sfu_hmap_t data_producers; /* by id, across all transports (sfu_router_data.c) */
   sfu_list_t rtp_observers;
   sfu_closing_t closing;
   sfu_router_close_cb close_cb;

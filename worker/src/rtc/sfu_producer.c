@@ -86,6 +86,7 @@ int sfu_rtp_params_validate_encodings(sfu_rtp_params_t *p, char *err, size_t err
 }
 
 static void sfu__producer_on_request(sfu_handler_t *h, sfu_request_t *req);
+static void sfu__producer_on_notification(sfu_handler_t *h, sfu_notification_t *n);
 
 static void sfu__reap(sfu_closing_t *c) {
   sfu_producer_t *p = sfu_container_of(c, sfu_producer_t, closing);
@@ -216,6 +217,7 @@ int sfu_producer_create(sfu_ctx_t *ctx, const sfu_producer_listener_t *listener,
   if (p->kind == SFU_KIND_VIDEO) p->dd_ext_id = p->params.ext_id[FBS_RtpParameters_RtpHeaderExtensionUri_DependencyDescriptor];
 
   p->handler.on_request = sfu__producer_on_request;
+  p->handler.on_notification = sfu__producer_on_notification;
   if ((r = sfu_ctx_register(ctx, &p->handler, p->id, p->id_len)) != 0) {
     snprintf(err, err_len, "a Producer with same producerId already exists");
     goto fail;
@@ -716,4 +718,16 @@ static void sfu__producer_on_request(sfu_handler_t *h, sfu_request_t *req) {
       sfu_request_not_implemented(req);
       break;
   }
+}
+
+/* PRODUCER_SEND: an RTP packet from Node (DirectTransport), to the transport. */
+static void sfu__producer_on_notification(sfu_handler_t *h, sfu_notification_t *n) {
+  sfu_producer_t *p = sfu_container_of(h, sfu_producer_t, handler);
+  if (n->event != FBS_Notification_Event_PRODUCER_SEND || n->body_type != FBS_Notification_Body_Producer_SendNotification ||
+      p->listener->on_send == NULL) {
+    SFU_DEBUG(&p->ctx->log, "unexpected Producer notification dropped [event:%s]", n->event_name);
+    return;
+  }
+  fb_vec_t data = FBS_Producer_SendNotification_data(n->body);
+  p->listener->on_send(p->listener_arg, p, data.buf + data.pos, data.len);
 }

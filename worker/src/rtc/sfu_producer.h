@@ -31,6 +31,8 @@ typedef struct sfu_producer_listener {
   void (*send_rtcp)(void *arg, sfu_producer_t *p, const uint8_t *buf, size_t len);
   /* A stream's score changed (its consumers report the producer's scores). May be NULL. */
   void (*on_score)(void *arg, sfu_producer_t *p);
+  /* An RTP packet Node sent to it (PRODUCER_SEND, DirectTransport). May be NULL. */
+  void (*on_send)(void *arg, sfu_producer_t *p, const uint8_t *data, size_t len);
 } sfu_producer_listener_t;
 
 /* Internal header extension ids: FBS RtpHeaderExtensionUri value + 1. */

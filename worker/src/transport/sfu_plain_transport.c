@@ -11,6 +11,7 @@
 #include "sfu_listen_info_fbs.h"
 #include "sfu_rtcp.h"
 #include "sfu_rtp_packet.h"
+#include "sfu_sctp_assoc.h"
 #include "sfu_sockaddr.h"
 #include "sfu_srtp.h"
 #include "sfu_udp_socket.h"
@@ -68,6 +69,12 @@ static void sfu__send_rtcp(sfu_transport_t *t, uint8_t *buf, size_t len, size_t 
   sfu__send(pt, buf, len, true);
 }
 
+static void sfu__send_sctp(sfu_transport_t *t, const uint8_t *buf, size_t len) {
+  sfu_plain_transport_t *pt = PT(t);
+  if (!pt->has_tuple) return;
+  sfu__send(pt, buf, len, false);
+}
+
 static fb_ref_t sfu__tuple(sfu_plain_transport_t *pt, fb_builder_t *b, bool rtcp) {
   sfu_udp_socket_t *s = rtcp ? pt->rtcp_sock : pt->rtp_sock;
   const char *addr = rtcp ? pt->rtcp_address : pt->rtp_address;
@@ -97,7 +104,8 @@ static void sfu__receive(sfu_plain_transport_t *pt, uint8_t *p, size_t len, size
                          bool rtcp_sock) {
   bool is_rtcp = sfu_rtcp_is_rtcp(p, len);
   bool is_rtp = !is_rtcp && sfu_rtp_is_rtp(p, len);
-  if (!is_rtp && !is_rtcp) {
+  bool is_sctp = !is_rtp && !is_rtcp && !rtcp_sock && sfu_sctp_is_packet(p, len);
+  if (!is_rtp && !is_rtcp && !is_sctp) {
     pt->base.stats.bytes_received += len;
     return;
   }
@@ -127,6 +135,12 @@ static void sfu__receive(sfu_plain_transport_t *pt, uint8_t *p, size_t len, size
     } else if (!sfu_sockaddr_equal(from, (const struct sockaddr *)&pt->remote)) {
       return;
     }
+  }
+  if (is_sctp) {
+    pt->base.stats.bytes_received += len;
+    sfu_rate_add(&pt->base.stats.recv_rate, sfu_now_ms(&pt->base), len);
+    sfu_transport_receive_sctp(&pt->base, p, len);
+    return;
   }
   if (pt->enable_srtp) {
     if (pt->srtp_in == NULL) return;
@@ -363,6 +377,7 @@ static const sfu_transport_ops_t sfu__ops = {
     .name = "PlainTransport",
     .send_rtp = sfu__send_rtp,
     .send_rtcp = sfu__send_rtcp,
+    .send_sctp = sfu__send_sctp,
     .connected = sfu__connected,
     .on_request = sfu__on_request,
     .dump = sfu__dump,

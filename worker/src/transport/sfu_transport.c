@@ -21,6 +21,7 @@ typedef struct sfu_listen_entry {
 uint64_t sfu_now_ms(const sfu_transport_t *t) { return uv_now(t->ctx->loop); }
 
 static void sfu__transport_on_request(sfu_handler_t *h, sfu_request_t *req);
+static void sfu__transport_on_notification(sfu_handler_t *h, sfu_notification_t *n);
 
 /* ---- RTP listener ---- */
 
@@ -156,12 +157,15 @@ static void sfu__producer_on_score(void *arg, sfu_producer_t *p) {
   if (t->listener->on_producer_score != NULL) t->listener->on_producer_score(t->listener_arg, p);
 }
 
+static void sfu__producer_on_send(void *arg, sfu_producer_t *p, const uint8_t *data, size_t len);
+
 static const sfu_producer_listener_t sfu__producer_listener = {
     .on_rtp = sfu__producer_on_rtp,
     .on_paused = sfu__producer_on_paused,
     .on_audio_level = sfu__producer_on_audio_level,
     .on_score = sfu__producer_on_score,
     .send_rtcp = sfu__producer_send_rtcp,
+    .on_send = sfu__producer_on_send,
 };
 
 /* A consumer's packet, usually built in t->scratch already: transport-wide
@@ -174,6 +178,10 @@ void sfu__transport_send_consumer_rtp(sfu_transport_t *t, sfu_consumer_t *c, sfu
   if (is_rtx) {
     t->stats.rtx_bytes_sent += pkt->len;
     sfu_rate_add(&t->stats.rtx_send_rate, sfu_now_ms(t), pkt->len);
+  }
+  if (t->ops->send_consumer_rtp != NULL) {
+    t->ops->send_consumer_rtp(t, c, t->scratch, pkt->len);
+    return;
   }
   t->ops->send_rtp(t, t->scratch, pkt->len, sizeof(t->scratch));
 }
@@ -253,6 +261,7 @@ int sfu_transport_init(sfu_transport_t *t, const sfu_transport_parent_t *parent,
     t->sctp_per_stream_send_queue_limit = FBS_Transport_Options_sctp_per_stream_send_queue_limit(base);
     t->sctp_max_receiver_window_buffer_size = FBS_Transport_Options_sctp_max_receiver_window_buffer_size(base);
   }
+  if ((r = sfu_transport_data_init(t, base)) != 0) goto fail_data;
   if ((t->rtcp_timer = malloc(sizeof(*t->rtcp_timer))) == NULL) {
     r = SFU_ENOMEM;
     goto fail_timer;
@@ -260,6 +269,7 @@ int sfu_transport_init(sfu_transport_t *t, const sfu_transport_parent_t *parent,
   uv_timer_init(ctx->loop, t->rtcp_timer);
   t->rtcp_timer->data = t;
   t->handler.on_request = sfu__transport_on_request;
+  t->handler.on_notification = sfu__transport_on_notification;
   if ((r = sfu_ctx_register(ctx, &t->handler, t->id, t->id_len)) != 0) goto fail_register;
   t->router_node.key = t->id;
   t->router_node.key_len = t->id_len;
@@ -270,6 +280,9 @@ fail_register:
   uv_close((uv_handle_t *)t->rtcp_timer, sfu__timer_closed);
   t->rtcp_timer = NULL;
 fail_timer:
+  sfu_transport_data_close(t);
+  sfu_transport_data_free(t);
+fail_data:
   sfu_hmap_free(&t->consumers);
 fail_consumers:
   sfu_hmap_free(&t->producers);
@@ -304,6 +317,7 @@ void sfu_transport_close(sfu_transport_t *t) {
     sfu_transport_cc_close(t->cc);
     t->cc = NULL;
   }
+  sfu_transport_data_close(t);
   t->ops->close(t);
 }
 
@@ -311,6 +325,7 @@ static void sfu__transport_reap(sfu_closing_t *c) {
   sfu_transport_t *t = sfu_container_of(c, sfu_transport_t, closing);
   sfu_hmap_free(&t->producers);
   sfu_hmap_free(&t->consumers);
+  sfu_transport_data_free(t);
   free(t->ssrc_table);
   free(t->id);
   t->ops->destroy(t);
@@ -480,6 +495,7 @@ static void sfu__rtcp_timer_cb(uv_timer_t *timer) {
 void sfu_transport_on_connected(sfu_transport_t *t) {
   sfu_list_t *it;
   if (t->closed) return;
+  sfu_transport_data_on_connected(t);
   t->connected_once = true;
   if (t->rtcp_timer != NULL) uv_timer_start(t->rtcp_timer, sfu__rtcp_timer_cb, SFU_RTCP_INTERVAL_MS, SFU_RTCP_INTERVAL_MS);
   if (t->cc != NULL) sfu_transport_cc_on_connected(t->cc);
@@ -672,6 +688,7 @@ static void sfu__transport_on_request(sfu_handler_t *h, sfu_request_t *req) {
     default:
       break;
   }
+  if (sfu_transport_data_on_request(t, req)) return;
   if (!t->ops->on_request(t, req)) sfu_request_not_implemented(req);
 }
 
@@ -771,6 +788,8 @@ fb_ref_t sfu_transport_dump_base(sfu_transport_t *t, fb_builder_t *b) {
     if (t->trace_types & (1u << i)) types[nt++] = i;
   fb_ref_t vtypes = fb_create_vec_scalars(b, types, 1, nt);
   fb_ref_t sctp = 0, sctp_caps = 0, sctp_listener = 0;
+  fb_ref_t data_producer_ids = sfu_transport_data_producer_ids(t, b);
+  fb_ref_t data_consumer_ids = sfu_transport_data_consumer_ids(t, b);
   if (t->enable_sctp) {
     FBS_SctpParameters_SctpParameters_start(b);
     FBS_SctpParameters_SctpParameters_add_port(b, 5000);
@@ -781,11 +800,8 @@ fb_ref_t sfu_transport_dump_base(sfu_transport_t *t, fb_builder_t *b) {
     FBS_SctpParameters_SctpParameters_add_max_receiver_window_buffer_size(b, t->sctp_max_receiver_window_buffer_size);
     FBS_SctpParameters_SctpParameters_add_is_data_channel(b, t->sctp_is_data_channel);
     sctp = FBS_SctpParameters_SctpParameters_end(b);
-    FBS_SctpAssociation_SctpNegotiatedCapabilities_start(b);
-    sctp_caps = FBS_SctpAssociation_SctpNegotiatedCapabilities_end(b);
-    FBS_Transport_SctpListener_start(b);
-    FBS_Transport_SctpListener_add_stream_id_table(b, empty);
-    sctp_listener = FBS_Transport_SctpListener_end(b);
+    sctp_caps = sfu_transport_data_sctp_caps(t, b);
+    sctp_listener = sfu_transport_data_sctp_listener(t, b);
   }
 
   FBS_Transport_Dump_start(b);
@@ -795,8 +811,8 @@ fb_ref_t sfu_transport_dump_base(sfu_transport_t *t, fb_builder_t *b) {
   FBS_Transport_Dump_add_consumer_ids(b, consumer_ids);
   FBS_Transport_Dump_add_map_ssrc_consumer_id(b, ssrc_consumer);
   FBS_Transport_Dump_add_map_rtx_ssrc_consumer_id(b, rtx_ssrc_consumer);
-  FBS_Transport_Dump_add_data_producer_ids(b, empty);
-  FBS_Transport_Dump_add_data_consumer_ids(b, empty);
+  FBS_Transport_Dump_add_data_producer_ids(b, data_producer_ids);
+  FBS_Transport_Dump_add_data_consumer_ids(b, data_consumer_ids);
   FBS_Transport_Dump_add_recv_rtp_header_extensions(b, recv_exts);
   FBS_Transport_Dump_add_rtp_listener(b, listener);
   FBS_Transport_Dump_add_max_send_message_size(b, t->max_message_size);
@@ -804,7 +820,7 @@ fb_ref_t sfu_transport_dump_base(sfu_transport_t *t, fb_builder_t *b) {
   FBS_Transport_Dump_add_trace_event_types(b, vtypes);
   if (t->enable_sctp) {
     FBS_Transport_Dump_add_sctp_parameters(b, sctp);
-    FBS_Transport_Dump_add_sctp_state(b, FBS_SctpAssociation_SctpState_NEW);
+    FBS_Transport_Dump_add_sctp_state(b, (uint8_t)t->data.sctp_state);
     FBS_Transport_Dump_add_sctp_negotiated_capabilities(b, sctp_caps);
     FBS_Transport_Dump_add_sctp_listener(b, sctp_listener);
   }
@@ -843,6 +859,38 @@ fb_ref_t sfu_transport_stats_base(sfu_transport_t *t, fb_builder_t *b) {
   if (t->max_incoming_bitrate) FBS_Transport_Stats_add_max_incoming_bitrate(b, t->max_incoming_bitrate);
   if (t->max_outgoing_bitrate) FBS_Transport_Stats_add_max_outgoing_bitrate(b, t->max_outgoing_bitrate);
   if (t->min_outgoing_bitrate) FBS_Transport_Stats_add_min_outgoing_bitrate(b, t->min_outgoing_bitrate);
-  if (t->enable_sctp) FBS_Transport_Stats_add_sctp_state(b, FBS_SctpAssociation_SctpState_NEW);
+  if (t->enable_sctp) FBS_Transport_Stats_add_sctp_state(b, (uint8_t)t->data.sctp_state);
   return FBS_Transport_Stats_end(b);
+}
+
+/* ---- notifications from Node: RTCP and RTP of a DirectTransport ---- */
+
+static void sfu__transport_on_notification(sfu_handler_t *h, sfu_notification_t *n) {
+  sfu_transport_t *t = sfu_container_of(h, sfu_transport_t, handler);
+  if (n->event != FBS_Notification_Event_TRANSPORT_SEND_RTCP ||
+      n->body_type != FBS_Notification_Body_Transport_SendRtcpNotification || !t->direct) {
+    SFU_DEBUG(&t->ctx->log, "unexpected transport notification dropped [event:%s]", n->event_name);
+    return;
+  }
+  fb_vec_t data = FBS_Transport_SendRtcpNotification_data(n->body);
+  if (data.len == 0 || data.len > SFU_SEND_BUF) return;
+  sfu_transport_receive_rtcp(t, data.buf + data.pos, data.len);
+}
+
+static void sfu__producer_on_send(void *arg, sfu_producer_t *p, const uint8_t *data, size_t len) {
+  sfu_transport_t *t = arg;
+  (void)p;
+  if (!t->direct) {
+    SFU_DEBUG(&t->ctx->log, "PRODUCER_SEND on a transport that is not a DirectTransport dropped");
+    return;
+  }
+  if (len == 0 || len > sizeof(t->scratch)) {
+    SFU_WARN_TAG(&t->ctx->log, rtp, "RTP packet from Node too big or empty dropped [len:%zu]", len);
+    return;
+  }
+  uint8_t *buf = malloc(SFU_SEND_BUF);
+  if (buf == NULL) return;
+  memcpy(buf, data, len);
+  sfu_transport_receive_rtp(t, buf, len, SFU_SEND_BUF);
+  free(buf);
 }

@@ -26,6 +26,7 @@
 #include "sfu_request.h"
 #include "sfu_rtp_stream.h"
 #include "sfu_transport_cc.h"
+#include "sfu_transport_data.h"
 
 typedef struct sfu_transport sfu_transport_t;
 typedef struct sfu_webrtc_server sfu_webrtc_server_t;
@@ -57,6 +58,15 @@ typedef struct sfu_transport_listener {
   void (*on_consumer_closed)(void *arg, sfu_consumer_t *c);
   /* The WebRtcServer it listened on closed: the router unlinks and closes t. */
   void (*on_listen_server_closed)(void *arg, sfu_transport_t *t);
+  /* Data producers and consumers (sfu_transport_data.c), as for RTP ones. */
+  int (*on_data_producer_new)(void *arg, sfu_transport_t *t, sfu_data_producer_t *dp);
+  void (*on_data_producer_closed)(void *arg, sfu_transport_t *t, sfu_data_producer_t *dp);
+  void (*on_data_producer_paused)(void *arg, sfu_data_producer_t *dp, bool paused);
+  void (*on_data_producer_message)(void *arg, sfu_data_producer_t *dp, uint32_t ppid, const uint8_t *p, size_t len,
+                                   const sfu_data_route_t *route);
+  sfu_data_producer_t *(*get_data_producer)(void *arg, const char *id, size_t len);
+  void (*on_data_consumer_new)(void *arg, sfu_data_consumer_t *dc, sfu_data_producer_t *dp);
+  void (*on_data_consumer_closed)(void *arg, sfu_data_consumer_t *dc);
 } sfu_transport_listener_t;
 
 /* Who creates a transport: the context, the parent's listener, the worker's environment. */
@@ -74,6 +84,10 @@ typedef struct sfu_transport_ops {
    * modify (SRTP protects in place). */
   void (*send_rtp)(sfu_transport_t *t, uint8_t *buf, size_t len, size_t cap);
   void (*send_rtcp)(sfu_transport_t *t, uint8_t *buf, size_t len, size_t cap);
+  /* Optional: a consumer's RTP packet when the transport needs to know whose (DirectTransport). */
+  void (*send_consumer_rtp)(sfu_transport_t *t, sfu_consumer_t *c, const uint8_t *buf, size_t len);
+  /* Optional: one SCTP packet to the peer; NULL = this transport cannot carry SCTP. */
+  void (*send_sctp)(sfu_transport_t *t, const uint8_t *buf, size_t len);
   bool (*connected)(const sfu_transport_t *t);
   /* Type-specific requests (CONNECT, RESTART_ICE, TRANSPORT_DUMP, TRANSPORT_GET_STATS).
    * Return false if the method is not theirs. */
@@ -119,11 +133,12 @@ struct sfu_transport {
   uint64_t initial_available_outgoing_bitrate;
   bool direct;
   uint32_t max_message_size;
-  /* SCTP (data channels): parameters only until the association is implemented. */
+  /* SCTP (data channels): the options; the association is in data. */
   bool enable_sctp;
   bool sctp_is_data_channel;
   uint32_t sctp_max_send_message_size, sctp_max_receive_message_size, sctp_send_buffer_size;
   uint32_t sctp_per_stream_send_queue_limit, sctp_max_receiver_window_buffer_size;
+  sfu_transport_data_t data; /* data producers/consumers and the SCTP association */
   uint8_t trace_types;
   sfu_transport_cc_t *cc; /* congestion control, made with the first producer or consumer */
   sfu_transport_counters_t stats;

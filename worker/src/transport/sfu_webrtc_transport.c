@@ -193,7 +193,16 @@ static void sfu__dtls_keys(sfu_dtls_t *d, sfu_srtp_suite_t suite, const uint8_t 
     SFU_ERROR(&wt->base.ctx->log, "cannot create SRTP sessions [transport:%s]", wt->base.id);
 }
 
-static void sfu__dtls_app_data(sfu_dtls_t *d, const uint8_t *p, size_t len) { (void)d, (void)p, (void)len; }
+static void sfu__dtls_app_data(sfu_dtls_t *d, const uint8_t *p, size_t len) {
+  sfu_webrtc_transport_t *wt = d->data;
+  if (wt != NULL && !wt->base.closed) sfu_transport_receive_sctp(&wt->base, p, len);
+}
+
+static void sfu__send_sctp(sfu_transport_t *t, const uint8_t *buf, size_t len) {
+  sfu_webrtc_transport_t *wt = WT(t);
+  if (wt->dtls == NULL || wt->dtls->state != SFU_DTLS_CONNECTED) return;
+  (void)sfu_dtls_send_app_data(wt->dtls, buf, len);
+}
 
 /* ---- receiving (RFC 7983 demultiplexing) ---- */
 
@@ -493,6 +502,7 @@ static const sfu_transport_ops_t sfu__ops = {
     .name = "WebRtcTransport",
     .send_rtp = sfu__send_rtp,
     .send_rtcp = sfu__send_rtcp,
+    .send_sctp = sfu__send_sctp,
     .connected = sfu__connected,
     .on_request = sfu__on_request,
     .dump = sfu__dump,
