@@ -11,8 +11,10 @@
 #include "sfu_listen_info_fbs.h"
 #include "sfu_rtcp.h"
 #include "sfu_rtp_packet.h"
+#include "sfu_sctp_assoc.h"
 #include "sfu_sockaddr.h"
 #include "sfu_srtp.h"
+#include "sfu_transport_data.h"
 #include "sfu_udp_socket.h"
 
 /* mediasoup's PipeTransport uses this one suite, with a 44-byte master key (32 + 12 salt). */
@@ -59,6 +61,12 @@ static void sfu__send_rtcp(sfu_transport_t *t, uint8_t *buf, size_t len, size_t 
   sfu__send(pt, buf, len);
 }
 
+static void sfu__send_sctp(sfu_transport_t *t, const uint8_t *buf, size_t len) {
+  sfu_pipe_transport_t *pt = PIPE(t);
+  if (!pt->has_tuple) return;
+  sfu__send(pt, buf, len);
+}
+
 static fb_ref_t sfu__tuple(sfu_pipe_transport_t *pt, fb_builder_t *b) {
   const struct sockaddr *remote = pt->has_tuple ? (const struct sockaddr *)&pt->remote : NULL;
   return sfu_tuple_build(b, pt->address, sfu_udp_socket_local_port(pt->sock), remote, SFU_PROTO_UDP);
@@ -74,10 +82,12 @@ static void sfu__packet(sfu_udp_socket_t *sock, const uint8_t *data, size_t len,
   bool is_rtp = !is_rtcp && sfu_rtp_is_rtp(p, len);
   if (!pt->has_tuple || !sfu_sockaddr_equal(from, (const struct sockaddr *)&pt->remote)) return;
   if (!is_rtp && !is_rtcp) {
-    /* SCTP over the pipe (the hook for the association: hand p/len to the
-     * transport's SCTP input once it has one) is not implemented yet. */
+    /* SCTP over the pipe's UDP, never encrypted (as mediasoup's pipes:
+     * enableSrtp covers RTP and RTCP only); anything else is counted and
+     * dropped. */
     pt->base.stats.bytes_received += len;
     sfu_rate_add(&pt->base.stats.recv_rate, sfu_now_ms(&pt->base), len);
+    if (sfu_sctp_is_packet(p, len)) sfu_transport_receive_sctp(&pt->base, p, len);
     return;
   }
   if (pt->srtp_in != NULL) {
@@ -253,6 +263,7 @@ static const sfu_transport_ops_t sfu__ops = {
     .name = "PipeTransport",
     .send_rtp = sfu__send_rtp,
     .send_rtcp = sfu__send_rtcp,
+    .send_sctp = sfu__send_sctp,
     .connected = sfu__connected,
     .on_request = sfu__on_request,
     .dump = sfu__dump,
@@ -272,8 +283,8 @@ int sfu_pipe_transport_create(const sfu_transport_parent_t *parent, const char *
     free(pt);
     return r;
   }
-  /* enableSctp: the base keeps the SCTP parameters for dumps; the
-   * association over the pipe's UDP comes with the SCTP work. */
+  /* enableSctp: the base creates the association (ops->send_sctp), started
+   * by sfu_transport_on_connected() at connect(). */
   pt->rtx = FBS_PipeTransport_PipeTransportOptions_enable_rtx(opts);
   pt->enable_srtp = FBS_PipeTransport_PipeTransportOptions_enable_srtp(opts);
   if (pt->enable_srtp) {
