@@ -148,7 +148,7 @@ test: worker $(WORKER_ASAN_BIN) $(LOADGEN_BIN) $(UNIT_TESTS) $(UNIT_TESTS_ASAN)
 CONFORMANCE_FILES ?= test-Worker.js test-Router.js test-mediasoup.js test-ortc.js test-multiopus.js \
   test-WebRtcTransport.js test-WebRtcServer.js test-PlainTransport.js test-Producer.js test-Consumer.js \
   test-AudioLevelObserver.js test-ActiveSpeakerObserver.js test-DataProducer.js test-DataConsumer.js \
-  test-DirectTransport.js test-werift-sctp.js
+  test-DirectTransport.js test-werift-sctp.js test-PipeTransport.js
 conformance: $(WORKER_BIN)
 	$(NODE) tests/conformance/run.mjs --worker $(abspath $(WORKER_BIN)) $(CONFORMANCE_FILES)
 

@@ -1,5 +1,6 @@
 #include "sfu_data_consumer.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "fbs_generated.h"
 #include "sfu_error.h"
 #include "sfu_request.h"
+#include "sfu_subchannels_codec.h"
 
 static void sfu__on_request(sfu_handler_t *h, sfu_request_t *req);
 
@@ -70,12 +72,19 @@ static int sfu__set_subchannels(sfu_data_consumer_t *dc, fb_vec_t v) {
 }
 
 bool sfu_data_consumer_wants(const sfu_data_consumer_t *dc, const sfu_data_route_t *route) {
+  size_t n = sfu_data_route_count(route);
+  /* a pipe subscribed to nothing carries everything: the far side filters */
+  if (dc->pipe && dc->nsub == 0) return true;
   if (route->has_required && !sfu_data_consumer_has_subchannel(dc, route->required)) return false;
-  if (route->subchannels.len == 0) return true;
-  for (uint32_t i = 0; i < route->subchannels.len; i++)
-    if (sfu_data_consumer_has_subchannel(dc, fb_vec_u16(route->subchannels, i))) return true;
+  /* a pipe does not apply ignored: it carries it for the consumers behind it */
+  if (!dc->pipe && route->has_ignored && sfu_data_consumer_has_subchannel(dc, route->ignored)) return false;
+  if (n == 0) return true;
+  for (size_t i = 0; i < n; i++)
+    if (sfu_data_consumer_has_subchannel(dc, sfu_data_route_sub(route, i))) return true;
   return false;
 }
+
+static bool sfu__subscribed(const void *arg, uint16_t s) { return sfu_data_consumer_has_subchannel(arg, s); }
 
 /* ---- lifecycle ---- */
 
@@ -186,12 +195,28 @@ static int sfu__deliver(sfu_data_consumer_t *dc, uint32_t ppid, const uint8_t *p
 void sfu_data_consumer_send(sfu_data_consumer_t *dc, uint32_t ppid, const uint8_t *p, size_t len,
                             const sfu_data_route_t *route) {
   if (!sfu__active(dc) || !sfu_data_consumer_wants(dc, route)) return;
+  /* A pipe prefixes the route (only the subchannels it is subscribed to, if
+   * any) so the far router's consumers can apply it. */
+  size_t hdr = 0;
+  uint8_t *buf = NULL;
+  if (dc->pipe) {
+    bool (*keep)(const void *, uint16_t) = dc->nsub > 0 ? sfu__subscribed : NULL;
+    hdr = sfu_subchannels_header_len(route, keep, dc);
+    if (hdr > 0) {
+      if (len > SIZE_MAX - hdr || (buf = malloc(hdr + len)) == NULL) return;
+      (void)sfu_subchannels_encode(route, keep, dc, buf, hdr);
+      if (len > 0) memcpy(buf + hdr, p, len);
+      p = buf;
+      len += hdr;
+    }
+  }
   if (dc->max_message_size != 0 && len > dc->max_message_size) {
     SFU_WARN_TAG(&dc->ctx->log, message, "message larger than maxMessageSize not sent [len:%zu, maxMessageSize:%u]",
                  len, dc->max_message_size);
-    return;
+  } else {
+    (void)sfu__deliver(dc, ppid, p, len);
   }
-  (void)sfu__deliver(dc, ppid, p, len);
+  free(buf);
 }
 
 void sfu_data_consumer_producer_paused(sfu_data_consumer_t *dc, bool paused) {

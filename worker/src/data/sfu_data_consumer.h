@@ -39,6 +39,7 @@ struct sfu_data_consumer {
   sfu_list_t transport_link;
   sfu_list_t producer_link; /* the router's */
   sfu_data_type_t type;
+  bool pipe; /* on a PipeTransport: carries routes, never applies ignored */
   sfu_sctp_stream_t stream;
   char *label, *protocol;
   size_t label_len, protocol_len;

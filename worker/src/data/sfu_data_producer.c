@@ -74,7 +74,7 @@ fail:
 
 void sfu_data_producer_receive(sfu_data_producer_t *dp, uint32_t ppid, const uint8_t *p, size_t len,
                                const sfu_data_route_t *route) {
-  static const sfu_data_route_t none = {{NULL, 0, 0}, false, 0};
+  static const sfu_data_route_t none = {0};
   dp->messages_received++;
   dp->bytes_received += len;
   if (dp->max_message_size != 0 && len > dp->max_message_size) {
@@ -154,6 +154,8 @@ static void sfu__on_notification(sfu_handler_t *h, sfu_notification_t *n) {
       .subchannels = FBS_DataProducer_SendNotification_subchannels(n->body),
       .has_required = FBS_DataProducer_SendNotification_has_required_subchannel(n->body),
       .required = FBS_DataProducer_SendNotification_required_subchannel(n->body),
+      .has_ignored = FBS_DataProducer_SendNotification_has_ignored_subchannel(n->body),
+      .ignored = FBS_DataProducer_SendNotification_ignored_subchannel(n->body),
   };
   sfu_data_producer_receive(dp, FBS_DataProducer_SendNotification_ppid(n->body), data.buf + data.pos, data.len, &route);
 }

@@ -16,12 +16,25 @@
 
 typedef struct sfu_data_producer sfu_data_producer_t;
 
-/* Which consumers a message is for (DataProducer.send's subchannels). */
+/* Which consumers a message is for (DataProducer.send's subchannels, or
+ * what a pipe message carried: sfu_subchannels_codec.h). */
 typedef struct sfu_data_route {
-  fb_vec_t subchannels; /* uint16s; len 0: no restriction */
+  fb_vec_t subchannels;  /* uint16s of a FlatBuffers body; len 0: none */
+  const uint8_t *sub_be; /* or nsub_be big-endian uint16s (a pipe message) */
+  size_t nsub_be;
   bool has_required;
   uint16_t required;
+  bool has_ignored; /* not for consumers subscribed to it (pipes excepted) */
+  uint16_t ignored;
 } sfu_data_route_t;
+
+static inline size_t sfu_data_route_count(const sfu_data_route_t *r) {
+  return r->sub_be != NULL ? r->nsub_be : r->subchannels.len;
+}
+static inline uint16_t sfu_data_route_sub(const sfu_data_route_t *r, size_t i) {
+  if (r->sub_be != NULL) return (uint16_t)((r->sub_be[2 * i] << 8) | r->sub_be[2 * i + 1]);
+  return fb_vec_u16(r->subchannels, (uint32_t)i);
+}
 
 typedef struct sfu_data_producer_listener {
   void (*on_message)(void *arg, sfu_data_producer_t *dp, uint32_t ppid, const uint8_t *p, size_t len,

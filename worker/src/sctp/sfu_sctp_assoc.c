@@ -309,7 +309,8 @@ int sfu_sctp_assoc_send(sfu_sctp_assoc_t *a, uint16_t sid, uint32_t ppid, const 
                         const sfu_sctp_send_params_t *sp) {
   struct sctp_sendv_spa spa;
   if (len > a->opts.max_send_message_size) return SFU_ETOOBIG;
-  if (a->state != SFU_SCTP_CONNECTED) return SFU_ESTATE;
+  /* while connecting usrsctp queues the message and sends it once established */
+  if (a->state != SFU_SCTP_CONNECTED && a->state != SFU_SCTP_CONNECTING) return SFU_ESTATE;
   memset(&spa, 0, sizeof(spa));
   spa.sendv_flags = SCTP_SEND_SNDINFO_VALID;
   spa.sendv_sndinfo.snd_sid = sid;

@@ -285,6 +285,7 @@ int sfu_pipe_transport_create(const sfu_transport_parent_t *parent, const char *
   }
   /* enableSctp: the base creates the association (ops->send_sctp), started
    * by sfu_transport_on_connected() at connect(). */
+  pt->base.pipe = true;
   pt->rtx = FBS_PipeTransport_PipeTransportOptions_enable_rtx(opts);
   pt->enable_srtp = FBS_PipeTransport_PipeTransportOptions_enable_srtp(opts);
   if (pt->enable_srtp) {

@@ -132,6 +132,7 @@ struct sfu_transport {
   uint64_t max_incoming_bitrate, max_outgoing_bitrate, min_outgoing_bitrate;
   uint64_t initial_available_outgoing_bitrate;
   bool direct;
+  bool pipe; /* a PipeTransport: SCTP messages carry subchannel routes */
   uint32_t max_message_size;
   /* SCTP (data channels): the options; the association is in data. */
   bool enable_sctp;

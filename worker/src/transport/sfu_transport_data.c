@@ -8,6 +8,7 @@
 #include "sfu_data_consumer.h"
 #include "sfu_data_producer.h"
 #include "sfu_error.h"
+#include "sfu_subchannels_codec.h"
 #include "sfu_transport.h"
 
 #define TD(t) (&(t)->data)
@@ -48,7 +49,10 @@ static void sfu__sctp_message(void *arg, uint16_t sid, uint32_t ppid, const uint
                   sid, ppid);
     return;
   }
-  sfu_data_producer_receive(sfu_container_of(n, sfu_data_producer_t, stream_node), ppid, p, len, NULL);
+  sfu_data_route_t route;
+  size_t hdr = t->pipe ? sfu_subchannels_decode(p, len, &route) : 0;
+  sfu_data_producer_receive(sfu_container_of(n, sfu_data_producer_t, stream_node), ppid, p + hdr, len - hdr,
+                            hdr > 0 ? &route : NULL);
 }
 
 static void sfu__sctp_buffered(void *arg, uint32_t amount) {
@@ -92,7 +96,9 @@ static int sfu__dc_send_sctp(void *arg, sfu_data_consumer_t *dc, uint32_t ppid, 
 static bool sfu__dc_ready(void *arg, sfu_data_consumer_t *dc) {
   sfu_transport_t *t = arg;
   (void)dc;
-  return TD(t)->sctp != NULL && TD(t)->sctp_state == SFU_SCTP_CONNECTED && t->ops->connected(t);
+  /* while the association connects usrsctp queues what is sent */
+  return TD(t)->sctp != NULL && (TD(t)->sctp_state == SFU_SCTP_CONNECTED || TD(t)->sctp_state == SFU_SCTP_CONNECTING) &&
+         t->ops->connected(t);
 }
 
 static void sfu__remove_consumer(sfu_transport_t *t, sfu_data_consumer_t *dc) {
@@ -261,6 +267,7 @@ static void sfu__consume_data(sfu_transport_t *t, sfu_request_t *req) {
     sfu_request_fail(req, r, "%s", err[0] ? err : sfu_strerror(r));
     return;
   }
+  dc->pipe = t->pipe && type == SFU_DATA_SCTP;
   sfu_hmap_put(&TD(t)->consumers, &dc->transport_node);
   sfu_list_insert_tail(&TD(t)->consumer_list, &dc->transport_link);
   t->listener->on_data_consumer_new(t->listener_arg, dc, dp);
