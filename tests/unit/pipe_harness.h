@@ -281,6 +281,9 @@ static inline void ph_sendto(int fd, uint16_t port, const uint8_t *p, size_t len
 static inline size_t ph_recv(ph_t *h, int fd, uint8_t *buf, size_t cap, int spins) {
   for (int i = 0; i < spins; i++) {
     ssize_t r = recv(fd, buf, cap, 0);
+    /* the pipe's SCTP association (enableSctp, as pipeToRouter() makes
+     * them) sends its INIT to these raw sockets: only RTP/RTCP is read */
+    if (r > 0 && (buf[0] & 0xc0) != 0x80) continue;
     if (r > 0) return (size_t)r;
     ph_pump(h, 1);
     struct pollfd p = {.fd = fd, .events = POLLIN};

@@ -1271,7 +1271,7 @@ static void test_pipe_consumer_rtx(void **state) {
   assert_true(sfu_consumer_has_ssrc(c, 9006));
   h_nack(c, 9001, 40, 1100);
   h_nack(c, 9000, 10, 1100);
-  h_nack(c, 9001, 40, 1200);
+  h_nack(c, 9001, 40, 1300); /* more than a round trip (100 ms until one is known) after the first resend */
   assert_int_equal(H.nout, 5);
   assert_true(H.out[2].rtx && H.out[3].rtx && H.out[4].rtx);
   assert_int_equal(H.out[2].ssrc, 9006);
