@@ -47,6 +47,7 @@ const callSummary = {
     connectedDurationMs: { type: ['integer', 'null'] },
     participants: { type: 'array', items: { type: 'string' } },
     producers: { type: ['integer', 'null'] }, consumers: { type: ['integer', 'null'] },
+    dataProducers: { type: ['integer', 'null'] }, dataConsumers: { type: ['integer', 'null'] },
   },
 } as const;
 
@@ -67,6 +68,8 @@ function localSummary(app: FastifyInstance, room: Room) {
     participants: [...room.participants.keys()],
     producers: c.producers,
     consumers: c.consumers,
+    dataProducers: c.dataProducers,
+    dataConsumers: c.dataConsumers,
   };
 }
 
@@ -99,7 +102,7 @@ export default async function statsRoutes(app: FastifyInstance): Promise<void> {
             remote.push({
               callId, roomId: e.roomId ?? null, node: e.node ?? null, state: e.state, local: false,
               createdAt: iso(e.createdAt), connected: e.connectedAt !== undefined, connectedAt: iso(e.connectedAt),
-              connectedDurationMs: null, participants: e.participants, producers: null, consumers: null,
+              connectedDurationMs: null, participants: e.participants, producers: null, consumers: null, dataProducers: null, dataConsumers: null,
             });
             if (local.length + remote.length > limit) break;
           }
