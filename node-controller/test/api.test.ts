@@ -244,9 +244,9 @@ describe('rooms: leave and RTC-07 cleanup', () => {
     await produce(app, bob, bSend);
     const r = await api(app, 'DELETE', '/rtc/rooms/lv-1/participants/me', alice.tok);
     assert.equal(r.status, 200);
-    assert.deepEqual(r.body, { left: true, released: { transports: 1, producers: 1, consumers: 0 } });
+    assert.deepEqual(r.body, { left: true, released: { transports: 1, producers: 1, consumers: 0, dataProducers: 0, dataConsumers: 0 } });
     const again = await api(app, 'DELETE', '/rtc/rooms/lv-1/participants/me', alice.tok);
-    assert.deepEqual(again.body, { left: false, released: { transports: 0, producers: 0, consumers: 0 } });
+    assert.deepEqual(again.body, { left: false, released: { transports: 0, producers: 0, consumers: 0, dataProducers: 0, dataConsumers: 0 } });
     const room = await api(app, 'GET', '/rtc/rooms/lv-1', bob.tok);
     assert.deepEqual(room.body.participants.map((p: any) => [p.userId, p.producers.length]), [['bob', 1]]);
     const gone = await api(app, 'DELETE', '/rtc/rooms/nope/participants/me', userToken('nope', 'x'));
@@ -271,7 +271,7 @@ describe('rooms: leave and RTC-07 cleanup', () => {
     const routerId = app.rooms.get('cl-1')!.router!.id;
     const r = await api(app, 'DELETE', '/rtc/rooms/cl-1/cleanup', alice.tok);
     assert.equal(r.status, 200);
-    assert.deepEqual(r.body, { cleaned: true, released: { transports: 4, producers: 2, consumers: 2 } });
+    assert.deepEqual(r.body, { cleaned: true, released: { transports: 4, producers: 2, consumers: 2, dataProducers: 0, dataConsumers: 0 } });
     const dump = await app.pool.workers[0].dump();
     assert.equal(dump.routerIds.includes(routerId), false);
     const again = await api(app, 'DELETE', '/rtc/rooms/cl-1/cleanup', alice.tok);

@@ -74,13 +74,16 @@ export async function createTransport(
     enableUdp: true,
     enableTcp: true,
     preferUdp: true,
-    // Every participant transport can carry data channels: mediasoup-client
-    // creates them on the transports of RTC-02 (sctpParameters in the answer).
-    // `sctpCapabilities` is accepted as mediasoup-client sends it; the
-    // association negotiates its streams itself.
-    enableSctp: true,
-    maxSendMessageSize: SCTP_MAX_MESSAGE_SIZE,
-    maxReceiveMessageSize: SCTP_MAX_MESSAGE_SIZE,
+    // Data channels on the transports whose client asks for them with
+    // mediasoup-client's device.sctpCapabilities (sctpParameters in the
+    // answer): a client without data channels costs the worker no SCTP
+    // association, and the data routes tell it its transport has none.
+    // The association negotiates its streams itself (mediasoup 3.27 has no
+    // numSctpStreams), so numStreams is not passed on.
+    enableSctp: sctpCapabilities !== undefined,
+    ...(sctpCapabilities !== undefined
+      ? { maxSendMessageSize: SCTP_MAX_MESSAGE_SIZE, maxReceiveMessageSize: SCTP_MAX_MESSAGE_SIZE }
+      : {}),
     appData: { userId, direction },
   });
   if (!room.open) {
@@ -291,7 +294,9 @@ export function closeConsumer(room: Room, userId: string, consumerId: string): v
 function sctpTransport(room: Room, userId: string, transportId: string, direction: Direction): TransportEntry {
   const entry = ownTransport(room, userId, transportId);
   if (entry.direction !== direction) throw new ApiError('INVALID_REQUEST', `transportId: not a ${direction} transport`);
-  if (!entry.transport.sctpParameters) throw new ApiError('INVALID_REQUEST', 'transportId: transport has no SCTP (data channels)');
+  if (!entry.transport.sctpParameters) {
+    throw new ApiError('INVALID_REQUEST', 'transportId: transport has no SCTP (create it with sctpCapabilities for data channels)');
+  }
   return entry;
 }
 
