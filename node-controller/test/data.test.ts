@@ -226,9 +226,11 @@ test('leave releases the leaver\'s data objects (counted) and closes the peers\'
 });
 
 /** A participant's transport as a PlainTransport with SCTP, and werift-sctp connected to it over UDP. */
-async function sctpPeer(callId: string, userId: string, direction: 'send' | 'recv') {
-  const room = app.rooms.get(callId)!;
-  const plain = await room.router!.createPlainTransport({
+async function sctpPeer(callId: string, userId: string, direction: 'send' | 'recv', on: FastifyInstance = app) {
+  const room = on.rooms.get(callId)!;
+  // The participant's router (placed by RTC-02), else the home one.
+  const router = room.routers.routerFor(userId)!.router;
+  const plain = await router.createPlainTransport({
     listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: true, enableSctp: true, appData: { userId, direction },
   });
   room.participants.get(userId)!.addTransport({ transport: plain as unknown as types.WebRtcTransport, direction, connected: true });
@@ -277,4 +279,51 @@ test("a message on A's data producer reaches B's data consumer through the worke
   }
   const r = await api(app, 'DELETE', `/rtc/rooms/${callId}/cleanup`, serviceToken());
   assert.deepEqual(r.body.released, { transports: 2, producers: 0, consumers: 0, dataProducers: 1, dataConsumers: 1 });
+});
+
+test('a room on two workers: a data producer is piped to the consumer\'s router (SCTP over the pipe) and its messages arrive', async (t) => {
+  const app2 = await startApp({ RTC_WORKERS: '2', RTC_MAX_CONSUMERS_PER_WORKER: '1' });
+  t.after(() => app2.close());
+  if (!app2.pool.pipeSupported) { t.skip('the worker binary has no PipeTransport'); return; }
+  const callId = 'data-mw';
+  const alice = await join(app2, callId, 'alice');
+  const bob = await join(app2, callId, 'bob');
+  const room = app2.rooms.get(callId)!;
+  // Alice on the home router; then the home router counts as full (the
+  // limit is on consumers), so bob's RTC-02 puts him on the other worker.
+  assert.equal((await api(app2, 'POST', '/rtc/transports', alice.tok, { callId, direction: 'send', sctpCapabilities })).status, 201);
+  room.routers.home!.consumers = 1;
+  assert.equal((await api(app2, 'POST', '/rtc/transports', bob.tok, { callId, direction: 'recv', sctpCapabilities })).status, 201);
+  room.routers.home!.consumers = 0;
+  const ra = room.routers.of('alice')!;
+  const rb = room.routers.of('bob')!;
+  assert.notEqual(ra.slot, rb.slot, 'alice and bob on different workers');
+  const a = await sctpPeer(callId, 'alice', 'send', app2);
+  const b = await sctpPeer(callId, 'bob', 'recv', app2);
+  try {
+    const r = await api(app2, 'POST', '/rtc/data-producers', alice.tok,
+      { callId, transportId: a.plain.id, sctpStreamParameters: { streamId: 1, ordered: true }, label: 'chat' });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const c = await api(app2, 'POST', '/rtc/data-consumers', bob.tok, { callId, transportId: b.plain.id, dataProducerId: r.body.dataProducerId });
+    assert.equal(c.status, 201, JSON.stringify(c.body));
+    const got: string[] = [];
+    b.sctp.onReceive.subscribe((_sid, _ppid, data) => { got.push(data.toString('utf8')); });
+    // The pipe's SCTP association may still be connecting: send until the first arrives.
+    const deadline = Date.now() + 5000;
+    while (got.length === 0 && Date.now() < deadline) {
+      await a.sctp.send(1, WEBRTC_PPID.STRING, Buffer.from('ping'));
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.ok(got.length > 0, 'a message crossed the pipe');
+    const before = got.length;
+    for (const m of ['one', 'two', 'three']) await a.sctp.send(1, WEBRTC_PPID.STRING, Buffer.from(m));
+    await until(() => got.length >= before + 3, 5000, 'three more messages');
+    assert.deepEqual(got.slice(before, before + 3), ['one', 'two', 'three']);
+    // Alice's data producer closing closes bob's data consumer of its pipe.
+    assert.equal((await api(app2, 'DELETE', `/rtc/data-producers/${r.body.dataProducerId}`, alice.tok)).status, 200);
+    await until(() => room.participants.get('bob')!.dataConsumers.size === 0, 3000, "bob's data consumer closed");
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
 });
