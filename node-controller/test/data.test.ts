@@ -327,3 +327,39 @@ test('a room on two workers: a data producer is piped to the consumer\'s router 
     await b.stop();
   }
 });
+
+test("a lost event socket (grace) and a dead worker close the data objects too", async (t) => {
+  const app3 = await startApp({ RTC_DISCONNECT_GRACE_MS: '200' });
+  t.after(() => app3.close());
+  const base3 = await app3.listen({ host: '127.0.0.1', port: 0 });
+  const callId = 'data-lost';
+  const alice = await join(app3, callId, 'alice');
+  const bob = await join(app3, callId, 'bob');
+  const evA = await openEvents(base3, callId, alice.tok);
+  const evB = await openEvents(base3, callId, bob.tok);
+  await until(() => app3.rooms.get(callId)!.events.count === 2, 3000, 'both online');
+  const tr = async (peer: Peer, direction: string) =>
+    (await api(app3, 'POST', '/rtc/transports', peer.tok, { callId, direction, sctpCapabilities })).body.transport.id;
+  const mk = async (peer: Peer, transportId: string) => (await api(app3, 'POST', '/rtc/data-producers', peer.tok,
+    { callId, transportId, sctpStreamParameters: { streamId: 1 }, label: 'chat' })).body.dataProducerId;
+  const aId = await mk(alice, await tr(alice, 'send'));
+  const bId = await mk(bob, await tr(bob, 'send'));
+  const recvB = await tr(bob, 'recv');
+  assert.equal((await api(app3, 'POST', '/rtc/data-consumers', bob.tok, { callId, transportId: recvB, dataProducerId: aId })).status, 201);
+  const room = app3.rooms.get(callId)!;
+  const aliceDp = room.participants.get('alice')!.dataProducers.get(aId)!;
+  // Alice's socket drops for good: after the grace she leaves, her data producer and bob's consumer of it close.
+  evA.ws.close();
+  const left = await evB.waitFor((e) => e.type === 'participant_left' && e.userId === 'alice', 3000);
+  assert.equal(left.reason, 'disconnected');
+  assert.ok(evB.events.some((e) => e.type === 'data_producer_closed' && e.dataProducerId === aId));
+  assert.equal(aliceDp.closed, true);
+  await until(() => room.participants.get('bob')!.dataConsumers.size === 0, 2000, "bob's data consumer closed");
+  // The worker dies: the room closes with bob's data producer.
+  const bobDp = room.participants.get('bob')!.dataProducers.get(bId)!;
+  process.kill(app3.pool.workers[0].pid, 'SIGKILL');
+  const closed = await evB.waitFor((e) => e.type === 'room_closed', 3000);
+  assert.equal(closed.reason, 'worker_died');
+  assert.equal(bobDp.closed, true);
+  assert.equal(app3.rooms.get(callId), undefined);
+});
