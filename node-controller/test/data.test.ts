@@ -273,6 +273,14 @@ test("a message on A's data producer reaches B's data consumer through the worke
     const dc = app.rooms.get(callId)!.participants.get('bob')!.dataConsumers.get(c.body.id)!;
     const stats = await dc.getStats();
     assert.equal(stats[0].messagesSent, 4);
+    // The operators' view counts them too.
+    const rs = await api(app, 'GET', `/rtc/rooms/${callId}/stats`, serviceToken());
+    assert.equal(rs.status, 200, JSON.stringify(rs.body));
+    const bytes = Buffer.byteLength(sent.join('')) + 3;
+    const of = (u: string) => rs.body.participants.find((x: any) => x.userId === u).dataChannels;
+    assert.deepEqual(of('alice'), [{ id: dataProducerId, direction: 'send', dataProducerId, label: 'chat', protocol: 'text', messages: 4, bytes }]);
+    assert.deepEqual(of('bob'), [{ id: c.body.id, direction: 'recv', dataProducerId, fromUserId: 'alice', label: 'chat', protocol: 'text',
+      messages: 4, bytes, bufferedAmount: 0 }]);
   } finally {
     await a.stop();
     await b.stop();
