@@ -100,7 +100,7 @@ test('demo page cleanup paths: socket loss and back, Leave, tab close, socket lo
 
     const cleanup = await ctl.del(`/rtc/rooms/${callId}/cleanup`, serviceToken);
     assert.ok(cleanup.status === 404 || cleanup.status === 200, `RTC-07 on an empty room: ${cleanup.status}`);
-    if (cleanup.status === 200) assert.deepEqual(cleanup.data.released, { transports: 0, producers: 0, consumers: 0 });
+    if (cleanup.status === 200) assert.deepEqual(cleanup.data.released, { transports: 0, producers: 0, consumers: 0, dataProducers: 0, dataConsumers: 0 });
   } catch (err) {
     const parts = [err.message];
     for (const u of users) parts.push(await u.describe());
