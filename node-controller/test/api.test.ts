@@ -295,7 +295,7 @@ describe('ops endpoints', () => {
     assert.equal(res.statusCode, 200);
     assert.match(res.headers['content-type'] as string, /text\/plain/);
     for (const m of ['sfu_rooms', 'sfu_participants', 'sfu_transports', 'sfu_producers', 'sfu_consumers',
-      'sfu_worker_restarts_total', 'sfu_api_request_duration_seconds_bucket', 'sfu_workers 1']) {
+      'sfu_data_producers', 'sfu_data_consumers', 'sfu_worker_restarts_total', 'sfu_api_request_duration_seconds_bucket', 'sfu_workers 1']) {
       assert.ok(res.body.includes(m), m);
     }
   });
@@ -305,7 +305,8 @@ describe('ops endpoints', () => {
     const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
     assert.equal(doc.openapi.startsWith('3.'), true);
     for (const p of ['/rtc/capabilities', '/rtc/transports', '/rtc/transports/{transportId}/connect', '/rtc/producers',
-      '/rtc/consumers', '/rtc/rooms/{callId}/cleanup', '/rtc/rooms/{callId}/participants/me', '/healthz']) {
+      '/rtc/consumers', '/rtc/data-producers', '/rtc/data-consumers', '/rtc/data-producers/{id}', '/rtc/data-consumers/{id}',
+      '/rtc/rooms/{callId}/cleanup', '/rtc/rooms/{callId}/participants/me', '/healthz']) {
       assert.ok(doc.paths[p], p);
     }
   });
