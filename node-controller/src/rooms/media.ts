@@ -120,6 +120,12 @@ function watchTransport(room: Room, entry: TransportEntry): void {
   transport.on('dtlsstatechange', (state) => {
     if (state === 'failed' || state === 'closed') closeLater(`dtls ${state}`);
   });
+  // Media goes on without SCTP; the operator learns why a chat went quiet.
+  transport.on('sctpstatechange', (state) => {
+    if (state === 'failed') {
+      room.log.warn({ transportId: transport.id, userId: transport.appData.userId }, 'SCTP association failed: no data channels on this transport');
+    }
+  });
 }
 
 /** Closes a transport: its consumers, then its producers (data ones too), then itself. */
