@@ -177,9 +177,8 @@ async function capabilities() {
 }
 
 async function createTransport(direction) {
-  // sctpCapabilities: the transport carries data channels (the chat).
-  const { transport: info } = await api('POST', '/rtc/transports',
-    { callId: state.callId, direction, sctpCapabilities: state.device.sctpCapabilities });
+  // Its sctpParameters carry the data channels (the chat).
+  const { transport: info } = await api('POST', '/rtc/transports', { callId: state.callId, direction });
   const params = {
     id: info.id, iceParameters: info.iceParameters, iceCandidates: info.iceCandidates,
     dtlsParameters: info.dtlsParameters, sctpParameters: info.sctpParameters,

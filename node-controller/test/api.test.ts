@@ -38,7 +38,7 @@ describe('RTC-02/03 transports', () => {
     const t = a.body.transport;
     assert.ok(t.id && t.iceParameters.usernameFragment && t.iceCandidates.length > 0 && t.dtlsParameters.fingerprints.length > 0);
     assert.ok(t.iceCandidates.every((c: any) => c.port >= 40000 && c.port <= 41000));
-    assert.equal(t.sctpParameters, undefined);
+    assert.equal(t.sctpParameters.maxMessageSize, 262144, 'every participant transport carries data channels');
     const b = await api(app, 'POST', '/rtc/transports', alice.tok, { callId: 'tr-1', direction: 'send' });
     assert.equal(b.status, 201);
     assert.equal(b.body.reused, true);
@@ -48,7 +48,7 @@ describe('RTC-02/03 transports', () => {
     assert.notEqual(r.body.transport.id, t.id);
   });
 
-  test('sctpCapabilities enable SCTP', async () => {
+  test('sctpCapabilities (older mediasoup-client) are accepted', async () => {
     const bob = await join(app, 'tr-1', 'bob-sctp');
     const a = await api(app, 'POST', '/rtc/transports', bob.tok,
       { callId: 'tr-1', direction: 'send', sctpCapabilities: { numStreams: { OS: 1024, MIS: 1024 } } });

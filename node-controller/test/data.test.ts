@@ -57,9 +57,10 @@ describe('POST /rtc/data-producers, POST /rtc/data-consumers', () => {
   });
   after(() => { aliceEvents.ws.close(); bobEvents.ws.close(); });
 
-  test('RTC-02 with sctpCapabilities answers sctpParameters', async () => {
+  test('RTC-02 answers sctpParameters (with or without sctpCapabilities)', async () => {
     send = await sctpTransport(alice, 'send');
-    recv = await sctpTransport(bob, 'recv');
+    const r = await api(app, 'POST', '/rtc/transports', bob.tok, { callId, direction: 'recv' });
+    recv = r.body.transport;
     for (const t of [send, recv]) {
       assert.equal(t.sctpParameters.port, 5000);
       assert.equal(t.sctpParameters.maxMessageSize, 262144);
@@ -112,11 +113,12 @@ describe('POST /rtc/data-producers, POST /rtc/data-consumers', () => {
     const onRecv = await post(bob.tok, { ...ok, transportId: recv.id });
     assert.deepEqual([onRecv.status, onRecv.body.error], [400, 'INVALID_REQUEST']);
     assert.match(onRecv.body.message, /not a send transport/);
-    // A transport created without sctpCapabilities has no SCTP.
+    // A transport without SCTP (RTC-02's always have it: a PlainTransport without it stands in).
     const carol = await join(app, callId, 'carol');
-    const plain = await api(app, 'POST', '/rtc/transports', carol.tok, { callId, direction: 'send' });
-    assert.equal(plain.body.transport.sctpParameters, undefined);
-    const noSctp = await post(carol.tok, { ...ok, transportId: plain.body.transport.id });
+    const room = app.rooms.get(callId)!;
+    const plain = await room.router!.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, appData: { userId: 'carol' } });
+    room.participants.get('carol')!.addTransport({ transport: plain as unknown as types.WebRtcTransport, direction: 'send', connected: false });
+    const noSctp = await post(carol.tok, { ...ok, transportId: plain.id });
     assert.deepEqual([noSctp.status, noSctp.body.error], [400, 'INVALID_REQUEST']);
     assert.match(noSctp.body.message, /no SCTP/);
     // Stream 1 is alice's chat already: the worker refuses it.

@@ -50,7 +50,7 @@ function listenInfos(room: Room): types.TransportListenInfo[] {
 
 /** RTC-02: a send or recv transport for userId, reused or replaced (see README). */
 export async function createTransport(
-  room: Room, userId: string, direction: Direction, sctpCapabilities?: SctpCapabilities,
+  room: Room, userId: string, direction: Direction, _sctpCapabilities?: SctpCapabilities,
 ): Promise<{ transport: TransportInfo; reused: boolean }> {
   const p = room.join(userId);
   const existing = p.transportFor(direction);
@@ -74,16 +74,14 @@ export async function createTransport(
     enableUdp: true,
     enableTcp: true,
     preferUdp: true,
-    // Data channels on the transports whose client asks for them with
-    // mediasoup-client's device.sctpCapabilities (sctpParameters in the
-    // answer): a client without data channels costs the worker no SCTP
-    // association, and the data routes tell it its transport has none.
-    // The association negotiates its streams itself (mediasoup 3.27 has no
-    // numSctpStreams), so numStreams is not passed on.
-    enableSctp: sctpCapabilities !== undefined,
-    ...(sctpCapabilities !== undefined
-      ? { maxSendMessageSize: SCTP_MAX_MESSAGE_SIZE, maxReceiveMessageSize: SCTP_MAX_MESSAGE_SIZE }
-      : {}),
+    // Every participant transport can carry data channels (sctpParameters in
+    // the answer): mediasoup-client 3.24 has no device.sctpCapabilities any
+    // more, so a client cannot be expected to ask. `sctpCapabilities` is
+    // still accepted from older clients and not needed: the association
+    // negotiates its streams itself (mediasoup 3.27 has no numSctpStreams).
+    enableSctp: true,
+    maxSendMessageSize: SCTP_MAX_MESSAGE_SIZE,
+    maxReceiveMessageSize: SCTP_MAX_MESSAGE_SIZE,
     appData: { userId, direction },
   });
   if (!room.open) {
@@ -301,7 +299,7 @@ function sctpTransport(room: Room, userId: string, transportId: string, directio
   const entry = ownTransport(room, userId, transportId);
   if (entry.direction !== direction) throw new ApiError('INVALID_REQUEST', `transportId: not a ${direction} transport`);
   if (!entry.transport.sctpParameters) {
-    throw new ApiError('INVALID_REQUEST', 'transportId: transport has no SCTP (create it with sctpCapabilities for data channels)');
+    throw new ApiError('INVALID_REQUEST', 'transportId: transport has no SCTP (data channels)');
   }
   return entry;
 }
