@@ -8,7 +8,7 @@ import { ApiError } from '../errors';
 import type { Room } from './room';
 import type { Direction, Participant, TransportEntry } from './participant';
 
-/** mediasoup-client's device.sctpCapabilities: asking for one enables SCTP (data channels). */
+/** Older mediasoup-client's device.sctpCapabilities: accepted, not needed (every transport has SCTP). */
 export interface SctpCapabilities {
   numStreams: { OS: number; MIS: number };
 }
