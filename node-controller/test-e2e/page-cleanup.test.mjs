@@ -94,7 +94,7 @@ test('demo page cleanup paths: socket loss and back, Leave, tab close, socket lo
     await waitFor('carol gave up and left', async () => (await demoState(carol)).phase === 'left', { timeout: 12_000 });
     t.diagnostic(`socket lost for good: page left after ${Date.now() - t0} ms`);
     const st = await demoState(carol);
-    assert.deepEqual(st.ids, { transports: [], producers: [], consumers: [] });
+    assert.deepEqual(st.ids, { transports: [], producers: [], consumers: [], dataProducers: [], dataConsumers: [] });
     await waitFor('room without carol', async () => (await participants(ctl)).length === 0, { timeout: EXPLICIT_MS });
     assert.deepEqual(await stillInWorker(ctl, serviceToken, carolIds), [], "carol's objects still in the worker");
 
