@@ -1,6 +1,7 @@
 // The demo call page: joins a call through the controller's REST API with
 // mediasoup-client, sends the microphone (camera optional), plays every peer,
-// shows connection state, and cleans up on Leave, on tab close and when the
+// has a text chat over data channels (one data producer labelled 'chat' per
+// participant, consumed by every other one), shows connection state, and cleans up on Leave, on tab close and when the
 // event socket is lost for good. Bundled by demo/build.mjs (esbuild) into
 // dist/demo.js; served by the controller from its own origin.
 //
@@ -11,7 +12,7 @@
 // In a cluster, a call whose node died is joined again (a fresh room on a
 // live node): on room_closed "node_lost", or when a reconnect finds another
 // room (roomId) than the one joined.
-// window.demo exposes the state and {join, leave, stats, ids} for tests.
+// window.demo exposes the state and {join, leave, stats, ids, sendChat} for tests.
 import { Device } from 'mediasoup-client';
 
 const $ = (id) => document.getElementById(id);
@@ -33,6 +34,10 @@ const state = {
   producers: new Map(), // producerId -> Producer
   consumers: new Map(), // consumerId -> {consumer, userId, el}
   wanted: new Map(), // producerId -> {userId, kind}: announced, not yet consumed
+  chatProducer: null, // our DataProducer 'chat'
+  dataConsumers: new Map(), // dataConsumerId -> {dataConsumer, userId}
+  wantedData: new Map(), // dataProducerId -> userId: a peer's chat, not yet consumed
+  chat: [], // {at, from, text, own}: the messages shown
   peers: new Map(), // userId -> tile element
   callConnected: false,
   session: 0, // one per join: a reconnect loop of an earlier join stops
@@ -143,9 +148,14 @@ async function join({ callId, token, userId, camera } = {}) {
       state.producers.set(producer.id, producer);
       log(`producing ${track.kind} ${producer.id}`);
     }
+    // The chat: a data channel of ours that every other participant consumes.
+    state.chatProducer = await state.sendTransport.produceData({ ordered: true, label: 'chat', protocol: 'text' });
+    log(`chat data producer ${state.chatProducer.id}`);
     await createTransport('recv');
     await syncRoom();
     setPhase('joined');
+    $('chatText').disabled = false;
+    $('chatSend').disabled = false;
   } catch (err) {
     log(`join failed: ${err.message}`, 'bad');
     await leave(`join failed: ${err.message}`);
@@ -167,6 +177,7 @@ async function capabilities() {
 }
 
 async function createTransport(direction) {
+  // Its sctpParameters carry the data channels (the chat).
   const { transport: info } = await api('POST', '/rtc/transports', { callId: state.callId, direction });
   const params = {
     id: info.id, iceParameters: info.iceParameters, iceCandidates: info.iceCandidates,
@@ -188,6 +199,10 @@ async function createTransport(direction) {
     transport.on('produce', ({ kind, rtpParameters, appData }, done, fail) => {
       api('POST', '/rtc/producers', { callId: state.callId, transportId: transport.id, kind, rtpParameters, appData })
         .then(({ producerId }) => done({ id: producerId }), fail);
+    });
+    transport.on('producedata', ({ sctpStreamParameters, label, protocol, appData }, done, fail) => {
+      api('POST', '/rtc/data-producers', { callId: state.callId, transportId: transport.id, sctpStreamParameters, label, protocol, appData })
+        .then(({ dataProducerId }) => done({ id: dataProducerId }), fail);
     });
     state.sendTransport = transport;
   } else {
@@ -229,6 +244,77 @@ async function consume(producerId) {
   log(`consuming ${consumer.kind} of ${w.userId}`, 'ok');
 }
 
+// ------------------------------------------------------------------ chat
+/** Queues a consume of a peer's chat data producer. */
+function wantData(dataProducerId, userId, label) {
+  if (userId === state.userId || label !== 'chat') return;
+  state.wantedData.set(dataProducerId, userId);
+  state.work = state.work.then(() => consumeData(dataProducerId))
+    .catch((err) => log(`consume data ${dataProducerId}: ${err.message}`, 'bad'));
+}
+
+async function consumeData(dataProducerId) {
+  const userId = state.wantedData.get(dataProducerId);
+  if (userId === undefined || !state.recvTransport || state.recvTransport.closed) return;
+  for (const d of state.dataConsumers.values()) if (d.dataConsumer.dataProducerId === dataProducerId) return;
+  const data = await api('POST', '/rtc/data-consumers', {
+    callId: state.callId, transportId: state.recvTransport.id, dataProducerId,
+  });
+  if (!state.wantedData.has(dataProducerId)) return; // closed while we asked
+  const dataConsumer = await state.recvTransport.consumeData({
+    id: data.id, dataProducerId, sctpStreamParameters: data.sctpStreamParameters, label: data.label, protocol: data.protocol,
+  });
+  dataConsumer.on('message', (m) => {
+    addChat(userId, typeof m === 'string' ? m : new TextDecoder().decode(m), false);
+  });
+  state.dataConsumers.set(dataConsumer.id, { dataConsumer, userId });
+  log(`receiving ${userId}'s chat`, 'ok');
+}
+
+function dropDataConsumer(pred) {
+  for (const [id, d] of state.dataConsumers) {
+    if (!pred(d)) continue;
+    d.dataConsumer.close();
+    state.dataConsumers.delete(id);
+  }
+}
+function dropDataProducer(dataProducerId) {
+  state.wantedData.delete(dataProducerId);
+  dropDataConsumer((d) => d.dataConsumer.dataProducerId === dataProducerId);
+}
+
+const CHAT_MAX_CHARS = 2000;
+const CHAT_KEEP = 200;
+
+function addChat(from, text, own) {
+  text = String(text).slice(0, CHAT_MAX_CHARS);
+  const entry = { at: Date.now(), from, text, own };
+  state.chat.push(entry);
+  if (state.chat.length > CHAT_KEEP) state.chat.shift();
+  const li = document.createElement('li');
+  if (own) li.className = 'own';
+  const who = document.createElement('b');
+  who.textContent = `${own ? 'you' : from}: `;
+  li.append(who, document.createTextNode(text)); // never HTML: a peer's text is untrusted
+  $('chat').append(li);
+  while ($('chat').children.length > CHAT_KEEP) $('chat').firstChild.remove();
+  li.scrollIntoView({ block: 'nearest' });
+}
+
+/** Sends one chat message to everyone (our data producer); shown here at once. */
+function sendChat(text) {
+  text = String(text ?? '').trim().slice(0, CHAT_MAX_CHARS);
+  if (!text) return false;
+  const dp = state.chatProducer;
+  if (!dp || dp.closed || dp.readyState !== 'open') {
+    log('chat: not connected yet', 'bad');
+    return false;
+  }
+  dp.send(text);
+  addChat(state.userId, text, true);
+  return true;
+}
+
 function dropConsumer(pred) {
   for (const [id, c] of state.consumers) {
     if (!pred(c)) continue;
@@ -267,9 +353,14 @@ async function syncRoom({ prune = false } = {}) {
       live.add(id);
       if (![...state.consumers.values()].some((c) => c.consumer.producerId === id)) want(id, p.userId, x.kind);
     }
+    for (const d of p.dataProducers ?? []) {
+      live.add(d.id);
+      if (![...state.dataConsumers.values()].some((c) => c.dataConsumer.dataProducerId === d.id)) wantData(d.id, p.userId, d.label);
+    }
   }
   if (prune) { // after a reconnect: what closed meanwhile goes
     for (const id of [...state.wanted.keys()]) if (!live.has(id)) dropProducer(id);
+    for (const id of [...state.wantedData.keys()]) if (!live.has(id)) dropDataProducer(id);
     for (const userId of [...state.peers.keys()]) {
       if (!(room.participants ?? []).some((p) => p.userId === userId)) removePeer(userId);
     }
@@ -322,11 +413,16 @@ function onEvent(msg) {
     case 'participant_left':
       dropConsumer((c) => c.userId === msg.userId);
       for (const [id, w] of state.wanted) if (w.userId === msg.userId) state.wanted.delete(id);
+      dropDataConsumer((d) => d.userId === msg.userId);
+      for (const [id, u] of state.wantedData) if (u === msg.userId) state.wantedData.delete(id);
       removePeer(msg.userId);
       break;
     case 'new_producer': want(msg.producerId, msg.userId, msg.kind); break;
     case 'producer_closed': dropProducer(msg.producerId); break;
     case 'consumer_closed': dropConsumer((c) => c.consumer.id === msg.consumerId); break;
+    case 'new_data_producer': wantData(msg.dataProducerId, msg.userId, msg.label); break;
+    case 'data_producer_closed': dropDataProducer(msg.dataProducerId); break;
+    case 'data_consumer_closed': dropDataConsumer((d) => d.dataConsumer.id === msg.dataConsumerId); break;
     case 'call_connected': markConnected(); break;
     case 'media_silence':
       state.silent.add(msg.producerId);
@@ -434,6 +530,12 @@ function teardown(why) {
   if (ws) { ws.onclose = null; ws.close(1000); show('socket', 'closed'); }
   dropConsumer(() => true);
   state.wanted.clear();
+  dropDataConsumer(() => true);
+  state.wantedData.clear();
+  state.chatProducer?.close();
+  state.chatProducer = null;
+  $('chatText').disabled = true;
+  $('chatSend').disabled = true;
   for (const p of state.producers.values()) p.close();
   state.producers.clear();
   state.sendTransport?.close();
@@ -524,9 +626,11 @@ function ids() {
     transports: [state.sendTransport, state.recvTransport].filter((t) => t && !t.closed).map((t) => t.id),
     producers: [...state.producers.keys()],
     consumers: [...state.consumers.keys()],
+    dataProducers: state.chatProducer && !state.chatProducer.closed ? [state.chatProducer.id] : [],
+    dataConsumers: [...state.dataConsumers.keys()],
   };
 }
-window.demo = { state, join, leave, stats, ids, transportStats, stopMic, restartMic };
+window.demo = { state, join, leave, stats, ids, transportStats, stopMic, restartMic, sendChat };
 
 // ------------------------------------------------------------------ start
 const params = new URLSearchParams(location.search);
@@ -537,5 +641,9 @@ $('camera').checked = params.get('camera') === '1';
 state.relay = params.get('relay') === '1';
 $('join').onclick = () => join().catch(() => {});
 $('leave').onclick = () => leave();
+$('chatForm').onsubmit = (ev) => {
+  ev.preventDefault();
+  if (sendChat($('chatText').value)) $('chatText').value = '';
+};
 setPhase('idle');
 if (params.get('autojoin') === '1') join().catch(() => {});

@@ -27,6 +27,7 @@ import capabilitiesRoutes from './routes/capabilities';
 import transportRoutes from './routes/transports';
 import producerRoutes from './routes/producers';
 import consumerRoutes from './routes/consumers';
+import dataRoutes from './routes/data';
 import roomRoutes from './routes/rooms';
 import eventRoutes from './routes/events';
 import demoRoutes from './routes/demo';
@@ -206,6 +207,7 @@ export async function build(opts: BuildOptions = {}): Promise<FastifyInstance> {
   await app.register(transportRoutes);
   await app.register(producerRoutes);
   await app.register(consumerRoutes);
+  await app.register(dataRoutes);
   await app.register(roomRoutes);
   await app.register(eventRoutes);
   await app.register(callEventRoutes);

@@ -22,6 +22,8 @@ export function createMetrics(rooms: RoomRegistry, pool: WorkerPool, cluster: Cl
   gauge('sfu_transports', 'Open WebRTC transports', () => rooms.totals().transports);
   gauge('sfu_producers', 'Open producers', () => rooms.totals().producers);
   gauge('sfu_consumers', 'Open consumers', () => rooms.totals().consumers);
+  gauge('sfu_data_producers', 'Open data producers (data channels)', () => rooms.totals().dataProducers);
+  gauge('sfu_data_consumers', 'Open data consumers (data channels)', () => rooms.totals().dataConsumers);
   gauge('sfu_workers', 'Running media workers', () => pool.workers.length);
   new Counter({
     name: 'sfu_worker_restarts_total',

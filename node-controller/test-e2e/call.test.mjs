@@ -14,7 +14,7 @@ import crypto from 'node:crypto';
 import { buildDemo } from '../demo/build.mjs';
 import { signJwt } from './lib/jwt.mjs';
 import {
-  startController, openUser, waitFor, sleep, demoState, audioIn, clickJoin, workerIds as workerIdsOf,
+  startController, openUser, waitFor, sleep, demoState, audioIn, clickJoin, workerIds as workerIdsOf, chatReady, releasedFor,
 } from './lib/harness.mjs';
 
 const GRACE_MS = 1500;
@@ -79,8 +79,9 @@ test('two browsers call through the controller; abrupt close; RTC-07', { timeout
     assert.deepEqual(room.data.participants.map((p) => p.userId).sort(), ['alice', 'bob']);
 
     // ---- bob's browser dies abruptly (SIGKILL: no leave, no pagehide)
+    await chatReady([alice, bob]);
     const bobIds = (await demoState(bob)).ids;
-    const bobObjects = [...bobIds.transports, ...bobIds.producers, ...bobIds.consumers];
+    const bobObjects = [...bobIds.transports, ...bobIds.producers, ...bobIds.consumers, ...bobIds.dataProducers, ...bobIds.dataConsumers];
     assert.equal(bobIds.transports.length, 2);
     if (baseline) {
       const ids = await workerIds(ctl);
@@ -110,12 +111,12 @@ test('two browsers call through the controller; abrupt close; RTC-07', { timeout
     t.diagnostic(`participant_left ${JSON.stringify(left)}`);
 
     // ---- RTC-07 with a service token: exact counts, then nothing left
-    const aliceIds = await waitFor('alice dropped her consumer of bob', async () => {
+    const aliceIds = await waitFor('alice dropped her consumers of bob', async () => {
       const st = await demoState(alice);
-      return st.ids.consumers.length === 0 && st.ids;
+      return st.ids.consumers.length === 0 && st.ids.dataConsumers.length === 0 && st.ids;
     }, { timeout: 3000 });
-    const expected = { transports: aliceIds.transports.length, producers: aliceIds.producers.length, consumers: 0 };
-    assert.deepEqual(expected, { transports: 2, producers: 1, consumers: 0 });
+    const expected = releasedFor([aliceIds]);
+    assert.deepEqual(expected, { transports: 2, producers: 1, consumers: 0, dataProducers: 1, dataConsumers: 0 });
     const cleanup = await ctl.del(`/rtc/rooms/${callId}/cleanup`, serviceToken);
     assert.equal(cleanup.status, 200, JSON.stringify(cleanup.data));
     assert.deepEqual(cleanup.data, { cleaned: true, released: expected });

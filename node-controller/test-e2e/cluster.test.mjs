@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { buildDemo } from '../demo/build.mjs';
 import { signJwt } from './lib/jwt.mjs';
-import { startController, openUser, waitFor, sleep, demoState, clickJoin, workerIds } from './lib/harness.mjs';
+import { startController, openUser, waitFor, sleep, demoState, clickJoin, workerIds, chatReady, releasedFor } from './lib/harness.mjs';
 // The npm test's redis-server helper (compiled by run.sh's tsc).
 import { startRedis } from '../dist/test/redis-server.js';
 
@@ -117,14 +117,9 @@ test('two browsers on two cluster nodes; the owner node dies; both rejoin on the
       assert.equal(count(s.events, 'call_connected'), 1, `${u.label}: call_connected ${count(s.events, 'call_connected')} times`);
     }
     // RTC-07 through node2, which forwards to node1: exact counts.
-    const idsA = { alice: (await demoState(alice)).ids, bob: (await demoState(bob)).ids };
-    const expected = { transports: 0, producers: 0, consumers: 0 };
-    for (const ids of Object.values(idsA)) {
-      expected.transports += ids.transports.length;
-      expected.producers += ids.producers.length;
-      expected.consumers += ids.consumers.length;
-    }
-    assert.deepEqual(expected, { transports: 4, producers: 2, consumers: 2 });
+    await chatReady([alice, bob]);
+    const expected = releasedFor([(await demoState(alice)).ids, (await demoState(bob)).ids]);
+    assert.deepEqual(expected, { transports: 4, producers: 2, consumers: 2, dataProducers: 2, dataConsumers: 2 });
     const cleanA = await node2.del(`/rtc/rooms/${callA}/cleanup`, serviceToken);
     assert.equal(cleanA.status, 200, JSON.stringify(cleanA.data));
     assert.deepEqual(cleanA.data, { cleaned: true, released: expected });
@@ -195,14 +190,9 @@ test('two browsers on two cluster nodes; the owner node dies; both rejoin on the
     }
 
     // RTC-07 through node2, the owner now.
-    const idsB = [(await demoState(alice)).ids, (await demoState(bob)).ids];
-    const exp = { transports: 0, producers: 0, consumers: 0 };
-    for (const ids of idsB) {
-      exp.transports += ids.transports.length;
-      exp.producers += ids.producers.length;
-      exp.consumers += ids.consumers.length;
-    }
-    assert.deepEqual(exp, { transports: 4, producers: 2, consumers: 2 });
+    await chatReady([alice, bob]);
+    const exp = releasedFor([(await demoState(alice)).ids, (await demoState(bob)).ids]);
+    assert.deepEqual(exp, { transports: 4, producers: 2, consumers: 2, dataProducers: 2, dataConsumers: 2 });
     const cleanB = await node2.del(`/rtc/rooms/${callB}/cleanup`, serviceToken);
     assert.equal(cleanB.status, 200);
     assert.deepEqual(cleanB.data, { cleaned: true, released: exp });

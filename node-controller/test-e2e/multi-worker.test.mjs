@@ -16,7 +16,7 @@ import path from 'node:path';
 import * as mediasoup from 'mediasoup';
 import { buildDemo } from '../demo/build.mjs';
 import { signJwt } from './lib/jwt.mjs';
-import { startController, openUser, waitFor, sleep, demoState, audioIn, clickJoin, workerIds, repoRoot } from './lib/harness.mjs';
+import { startController, openUser, waitFor, sleep, demoState, audioIn, clickJoin, workerIds, repoRoot, chatReady, releasedFor } from './lib/harness.mjs';
 
 const secret = `e2e-${crypto.randomBytes(16).toString('hex')}`;
 const callId = `mw-${crypto.randomBytes(4).toString('hex')}`;
@@ -119,14 +119,9 @@ test('two browsers on two workers of one node hear each other through pipes', { 
     }
 
     // RTC-07: what the pages own, exactly; then nothing of the call in either worker.
-    const expected = { transports: 0, producers: 0, consumers: 0 };
-    for (const u of [alice, bob]) {
-      const ids = (await demoState(u)).ids;
-      expected.transports += ids.transports.length;
-      expected.producers += ids.producers.length;
-      expected.consumers += ids.consumers.length;
-    }
-    assert.deepEqual(expected, { transports: 4, producers: 2, consumers: 2 });
+    await chatReady([alice, bob]);
+    const expected = releasedFor([(await demoState(alice)).ids, (await demoState(bob)).ids]);
+    assert.deepEqual(expected, { transports: 4, producers: 2, consumers: 2, dataProducers: 2, dataConsumers: 2 });
     const cleanup = await ctl.del(`/rtc/rooms/${callId}/cleanup`, serviceToken);
     assert.deepEqual(cleanup.data, { cleaned: true, released: expected });
     await waitFor('nothing of the call left in the workers', async () => {

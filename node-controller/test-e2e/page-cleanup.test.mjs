@@ -94,13 +94,13 @@ test('demo page cleanup paths: socket loss and back, Leave, tab close, socket lo
     await waitFor('carol gave up and left', async () => (await demoState(carol)).phase === 'left', { timeout: 12_000 });
     t.diagnostic(`socket lost for good: page left after ${Date.now() - t0} ms`);
     const st = await demoState(carol);
-    assert.deepEqual(st.ids, { transports: [], producers: [], consumers: [] });
+    assert.deepEqual(st.ids, { transports: [], producers: [], consumers: [], dataProducers: [], dataConsumers: [] });
     await waitFor('room without carol', async () => (await participants(ctl)).length === 0, { timeout: EXPLICIT_MS });
     assert.deepEqual(await stillInWorker(ctl, serviceToken, carolIds), [], "carol's objects still in the worker");
 
     const cleanup = await ctl.del(`/rtc/rooms/${callId}/cleanup`, serviceToken);
     assert.ok(cleanup.status === 404 || cleanup.status === 200, `RTC-07 on an empty room: ${cleanup.status}`);
-    if (cleanup.status === 200) assert.deepEqual(cleanup.data.released, { transports: 0, producers: 0, consumers: 0 });
+    if (cleanup.status === 200) assert.deepEqual(cleanup.data.released, { transports: 0, producers: 0, consumers: 0, dataProducers: 0, dataConsumers: 0 });
   } catch (err) {
     const parts = [err.message];
     for (const u of users) parts.push(await u.describe());

@@ -38,7 +38,7 @@ describe('RTC-02/03 transports', () => {
     const t = a.body.transport;
     assert.ok(t.id && t.iceParameters.usernameFragment && t.iceCandidates.length > 0 && t.dtlsParameters.fingerprints.length > 0);
     assert.ok(t.iceCandidates.every((c: any) => c.port >= 40000 && c.port <= 41000));
-    assert.equal(t.sctpParameters, undefined);
+    assert.equal(t.sctpParameters.maxMessageSize, 262144, 'every participant transport carries data channels');
     const b = await api(app, 'POST', '/rtc/transports', alice.tok, { callId: 'tr-1', direction: 'send' });
     assert.equal(b.status, 201);
     assert.equal(b.body.reused, true);
@@ -48,7 +48,7 @@ describe('RTC-02/03 transports', () => {
     assert.notEqual(r.body.transport.id, t.id);
   });
 
-  test('sctpCapabilities enable SCTP', async () => {
+  test('sctpCapabilities (older mediasoup-client) are accepted', async () => {
     const bob = await join(app, 'tr-1', 'bob-sctp');
     const a = await api(app, 'POST', '/rtc/transports', bob.tok,
       { callId: 'tr-1', direction: 'send', sctpCapabilities: { numStreams: { OS: 1024, MIS: 1024 } } });
@@ -244,9 +244,9 @@ describe('rooms: leave and RTC-07 cleanup', () => {
     await produce(app, bob, bSend);
     const r = await api(app, 'DELETE', '/rtc/rooms/lv-1/participants/me', alice.tok);
     assert.equal(r.status, 200);
-    assert.deepEqual(r.body, { left: true, released: { transports: 1, producers: 1, consumers: 0 } });
+    assert.deepEqual(r.body, { left: true, released: { transports: 1, producers: 1, consumers: 0, dataProducers: 0, dataConsumers: 0 } });
     const again = await api(app, 'DELETE', '/rtc/rooms/lv-1/participants/me', alice.tok);
-    assert.deepEqual(again.body, { left: false, released: { transports: 0, producers: 0, consumers: 0 } });
+    assert.deepEqual(again.body, { left: false, released: { transports: 0, producers: 0, consumers: 0, dataProducers: 0, dataConsumers: 0 } });
     const room = await api(app, 'GET', '/rtc/rooms/lv-1', bob.tok);
     assert.deepEqual(room.body.participants.map((p: any) => [p.userId, p.producers.length]), [['bob', 1]]);
     const gone = await api(app, 'DELETE', '/rtc/rooms/nope/participants/me', userToken('nope', 'x'));
@@ -271,7 +271,7 @@ describe('rooms: leave and RTC-07 cleanup', () => {
     const routerId = app.rooms.get('cl-1')!.router!.id;
     const r = await api(app, 'DELETE', '/rtc/rooms/cl-1/cleanup', alice.tok);
     assert.equal(r.status, 200);
-    assert.deepEqual(r.body, { cleaned: true, released: { transports: 4, producers: 2, consumers: 2 } });
+    assert.deepEqual(r.body, { cleaned: true, released: { transports: 4, producers: 2, consumers: 2, dataProducers: 0, dataConsumers: 0 } });
     const dump = await app.pool.workers[0].dump();
     assert.equal(dump.routerIds.includes(routerId), false);
     const again = await api(app, 'DELETE', '/rtc/rooms/cl-1/cleanup', alice.tok);
@@ -295,7 +295,7 @@ describe('ops endpoints', () => {
     assert.equal(res.statusCode, 200);
     assert.match(res.headers['content-type'] as string, /text\/plain/);
     for (const m of ['sfu_rooms', 'sfu_participants', 'sfu_transports', 'sfu_producers', 'sfu_consumers',
-      'sfu_worker_restarts_total', 'sfu_api_request_duration_seconds_bucket', 'sfu_workers 1']) {
+      'sfu_data_producers', 'sfu_data_consumers', 'sfu_worker_restarts_total', 'sfu_api_request_duration_seconds_bucket', 'sfu_workers 1']) {
       assert.ok(res.body.includes(m), m);
     }
   });
@@ -305,7 +305,8 @@ describe('ops endpoints', () => {
     const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
     assert.equal(doc.openapi.startsWith('3.'), true);
     for (const p of ['/rtc/capabilities', '/rtc/transports', '/rtc/transports/{transportId}/connect', '/rtc/producers',
-      '/rtc/consumers', '/rtc/rooms/{callId}/cleanup', '/rtc/rooms/{callId}/participants/me', '/healthz']) {
+      '/rtc/consumers', '/rtc/data-producers', '/rtc/data-consumers', '/rtc/data-producers/{id}', '/rtc/data-consumers/{id}',
+      '/rtc/rooms/{callId}/cleanup', '/rtc/rooms/{callId}/participants/me', '/healthz']) {
       assert.ok(doc.paths[p], p);
     }
   });

@@ -94,6 +94,6 @@ describe('service tokens', () => {
   test('may clean up any call', async () => {
     const res = await api(app, 'DELETE', `/rtc/rooms/${CALL}/cleanup`, serviceToken());
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body, { cleaned: true, released: { transports: 0, producers: 0, consumers: 0 } });
+    assert.deepEqual(res.body, { cleaned: true, released: { transports: 0, producers: 0, consumers: 0, dataProducers: 0, dataConsumers: 0 } });
   });
 });

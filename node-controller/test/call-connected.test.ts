@@ -90,5 +90,5 @@ test('call_connected fires once, after both producers had RTP reach the worker',
     for (const ev of evs) ev.ws.close();
   }
   const r = await api(app, 'DELETE', `/rtc/rooms/${callId}/cleanup`, alice.tok);
-  assert.deepEqual(r.body.released, { transports: 2, producers: 2, consumers: 0 });
+  assert.deepEqual(r.body.released, { transports: 2, producers: 2, consumers: 0, dataProducers: 0, dataConsumers: 0 });
 });

@@ -100,6 +100,6 @@ test('churn: 250 cycles leave nothing behind, heap stable', { timeout: 120_000 }
     assert.ok(growth < 8 * 1024 * 1024, `heap grew by ${(growth / 1048576).toFixed(1)} MiB over 250 cycles`);
   }
   const totals = app.rooms.totals();
-  assert.deepEqual(totals, { rooms: 0, participants: 0, transports: 0, producers: 0, consumers: 0 });
+  assert.deepEqual(totals, { rooms: 0, participants: 0, transports: 0, producers: 0, consumers: 0, dataProducers: 0, dataConsumers: 0 });
   console.log(`# churn: ${JSON.stringify(kinds)}; heap ${(heap0 / 1048576).toFixed(1)} -> ${(heap1 / 1048576).toFixed(1)} MiB`);
 });

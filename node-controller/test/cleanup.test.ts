@@ -49,7 +49,7 @@ test('concurrent cleanups of one room: one 200 with the counts, the others 404, 
   const notFound = results.filter((r) => r.status === 404);
   assert.equal(ok.length, 1, JSON.stringify(results));
   assert.equal(notFound.length, tokens.length - 1);
-  assert.deepEqual(ok[0].body, { cleaned: true, released: { transports: 6, producers: 3, consumers: 6 } });
+  assert.deepEqual(ok[0].body, { cleaned: true, released: { transports: 6, producers: 3, consumers: 6, dataProducers: 0, dataConsumers: 0 } });
   for (const r of notFound) assert.equal(r.body.error, 'ROOM_NOT_FOUND');
   assert.equal(closes.size, 15);
   assert.ok([...closes.values()].every((n) => n === 1));

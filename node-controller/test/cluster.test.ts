@@ -201,7 +201,7 @@ describe('two nodes', () => {
     const clean = await http(n2.url, 'DELETE', `/rtc/rooms/${callId}/cleanup`, serviceToken());
     assert.equal(clean.status, 200);
     assert.equal(clean.node, 'node1');
-    assert.deepEqual(clean.body, { cleaned: true, released: { transports: 2, producers: 1, consumers: 1 } });
+    assert.deepEqual(clean.body, { cleaned: true, released: { transports: 2, producers: 1, consumers: 1, dataProducers: 0, dataConsumers: 0 } });
     for (const ev of [aliceEv, bobEv2]) {
       assert.deepEqual(await ev.waitFor((e) => e.type === 'room_closed'), { type: 'room_closed', callId, reason: 'cleanup' });
       await ev.closed;

@@ -155,7 +155,7 @@ describe('a room on two workers', () => {
     await everyoneHears(ms);
     stop(ms);
     const r = await api(app, 'DELETE', `/rtc/rooms/${callId}/cleanup`, serviceToken());
-    assert.deepEqual(r.body, { cleaned: true, released: { transports: 9, producers: 3, consumers: 6 } });
+    assert.deepEqual(r.body, { cleaned: true, released: { transports: 9, producers: 3, consumers: 6, dataProducers: 0, dataConsumers: 0 } });
   });
 
   test('participants past the limit go to the other worker; everyone receives everyone; counts exact; leave and cleanup release every pipe', async (t) => {
@@ -217,7 +217,7 @@ describe('a room on two workers', () => {
 
     // carol leaves: her producer's pipe home closes, the others' consumers of it close.
     const left = await api(app, 'DELETE', `/rtc/rooms/${callId}/participants/me`, c.peer.tok);
-    assert.deepEqual(left.body, { left: true, released: { transports: 3, producers: 1, consumers: 3 } });
+    assert.deepEqual(left.body, { left: true, released: { transports: 3, producers: 1, consumers: 3, dataProducers: 0, dataConsumers: 0 } });
     await until(() => [a, b, d].every((m) => room.participants.get(m.userId)!.consumers.size === 2), 3000, "carol's consumers closed");
     await until(async () => !(await routerObjects(home.router)).producerIds.includes(c.producerId), 3000, 'pipe of carol closed');
     assert.equal(extra.router.closed, false, 'dave is still there');
@@ -236,7 +236,7 @@ describe('a room on two workers', () => {
 
     stop(ms);
     const r = await api(app, 'DELETE', `/rtc/rooms/${callId}/cleanup`, svc);
-    assert.deepEqual(r.body, { cleaned: true, released: { transports: 6, producers: 2, consumers: 2 } });
+    assert.deepEqual(r.body, { cleaned: true, released: { transports: 6, producers: 2, consumers: 2, dataProducers: 0, dataConsumers: 0 } });
     assert.deepEqual(await workerObjects(app), { routers: 0, transports: 0, producers: 0, consumers: 0, observers: 0, handlers: 0 });
   });
 
@@ -255,7 +255,7 @@ describe('a room on two workers', () => {
     const routers = room.routers.live.map((r) => r.router);
     stop([a, b, c]);
     const r = await api(app, 'DELETE', `/rtc/rooms/${callId}/cleanup`, serviceToken());
-    assert.deepEqual(r.body, { cleaned: true, released: { transports: 9, producers: 3, consumers: 6 } });
+    assert.deepEqual(r.body, { cleaned: true, released: { transports: 9, producers: 3, consumers: 6, dataProducers: 0, dataConsumers: 0 } });
     assert.ok(routers.every((x) => x.closed));
     assert.deepEqual(await workerObjects(app), { routers: 0, transports: 0, producers: 0, consumers: 0, observers: 0, handlers: 0 });
   });

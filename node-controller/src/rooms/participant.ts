@@ -19,16 +19,21 @@ export interface Released {
   transports: number;
   producers: number;
   consumers: number;
+  /** Data channels (SCTP): counted apart from the media producers/consumers. */
+  dataProducers: number;
+  dataConsumers: number;
 }
 
 export function noneReleased(): Released {
-  return { transports: 0, producers: 0, consumers: 0 };
+  return { transports: 0, producers: 0, consumers: 0, dataProducers: 0, dataConsumers: 0 };
 }
 
 export class Participant {
   readonly transports = new Map<string, TransportEntry>();
   readonly producers = new Map<string, types.Producer>();
   readonly consumers = new Map<string, types.Consumer>();
+  readonly dataProducers = new Map<string, types.DataProducer>();
+  readonly dataConsumers = new Map<string, types.DataConsumer>();
   /** Running while the participant has no event socket. */
   graceTimer?: NodeJS.Timeout;
   readonly joinedAt = Date.now();
@@ -59,20 +64,41 @@ export class Participant {
     consumer.observer.once('close', () => this.consumers.delete(consumer.id));
   }
 
-  /** Closes this participant's consumers; adds what it closed to `into`. */
+  addDataProducer(dataProducer: types.DataProducer): void {
+    this.dataProducers.set(dataProducer.id, dataProducer);
+    dataProducer.observer.once('close', () => this.dataProducers.delete(dataProducer.id));
+  }
+
+  addDataConsumer(dataConsumer: types.DataConsumer): void {
+    this.dataConsumers.set(dataConsumer.id, dataConsumer);
+    dataConsumer.observer.once('close', () => this.dataConsumers.delete(dataConsumer.id));
+  }
+
+  /** Closes this participant's consumers and data consumers; adds what it closed to `into`. */
   closeConsumers(into: Released): void {
     for (const c of [...this.consumers.values()]) {
       if (c.closed) continue;
       c.close();
       into.consumers++;
     }
+    for (const c of [...this.dataConsumers.values()]) {
+      if (c.closed) continue;
+      c.close();
+      into.dataConsumers++;
+    }
   }
 
+  /** Producers and data producers. */
   closeProducers(into: Released): void {
     for (const p of [...this.producers.values()]) {
       if (p.closed) continue;
       p.close();
       into.producers++;
+    }
+    for (const p of [...this.dataProducers.values()]) {
+      if (p.closed) continue;
+      p.close();
+      into.dataProducers++;
     }
   }
 
@@ -85,8 +111,8 @@ export class Participant {
   }
 
   /**
-   * Closes everything this participant owns in the order consumers,
-   * producers, transports, counting only objects this call really closed.
+   * Closes everything this participant owns in the order consumers (and data
+   * consumers), producers (and data producers), transports, counting only objects this call really closed.
    */
   closeAll(into: Released = noneReleased()): Released {
     this.closeConsumers(into);

@@ -44,14 +44,16 @@ export class RoomRegistry extends EventEmitter<{ room: [room: Room] }> {
     for (const room of this.all()) room.close(reason);
   }
 
-  totals(): { rooms: number; participants: number; transports: number; producers: number; consumers: number } {
-    const t = { rooms: this.rooms.size, participants: 0, transports: 0, producers: 0, consumers: 0 };
+  totals(): { rooms: number; participants: number; transports: number; producers: number; consumers: number; dataProducers: number; dataConsumers: number } {
+    const t = { rooms: this.rooms.size, participants: 0, transports: 0, producers: 0, consumers: 0, dataProducers: 0, dataConsumers: 0 };
     for (const room of this.rooms.values()) {
       const c = room.counts();
       t.participants += c.participants;
       t.transports += c.transports;
       t.producers += c.producers;
       t.consumers += c.consumers;
+      t.dataProducers += c.dataProducers;
+      t.dataConsumers += c.dataConsumers;
     }
     return t;
   }

@@ -17,6 +17,9 @@ export type RoomEvent =
   | { type: 'producer_paused'; producerId: string; userId: string }
   | { type: 'producer_resumed'; producerId: string; userId: string }
   | { type: 'consumer_closed'; consumerId: string; producerId: string }
+  | { type: 'new_data_producer'; dataProducerId: string; userId: string; label: string; protocol: string }
+  | { type: 'data_producer_closed'; dataProducerId: string; userId: string }
+  | { type: 'data_consumer_closed'; dataConsumerId: string; dataProducerId: string }
   | { type: 'call_connected'; callId: string; at: string }
   | { type: 'silence' }
   | { type: 'media_silence'; callId: string; producerId: string; userId: string; kind: string; lastRtpAt: string | null; silentSince: string }

@@ -171,11 +171,32 @@ export class RoomRouters {
     let pending = this.pipes.get(key);
     if (!pending) {
       const forget = () => { if (this.pipes.get(key) === pending) this.pipes.delete(key); };
-      pending = from.router.pipeToRouter({ producerId, router: to.router, enableSctp: false })
+      // enableSctp: mediasoup keeps one PipeTransport pair per pair of
+      // routers, made by the first pipe: SCTP on it lets data producers follow.
+      pending = from.router.pipeToRouter({ producerId, router: to.router, enableSctp: true })
         .then(({ pipeProducer }) => {
           if (!pipeProducer) return;
           if (pipeProducer.closed) forget();
           else pipeProducer.observer.once('close', forget);
+        });
+      pending.catch(forget);
+      this.pipes.set(key, pending);
+    }
+    await pending;
+  }
+
+  /** pipe() for a data producer (the pipe transport pair's SCTP association carries it). */
+  async pipeData(dataProducerId: string, from: RoomRouter, to: RoomRouter): Promise<void> {
+    if (from === to) return;
+    const key = `data ${dataProducerId} ${to.router.id}`;
+    let pending = this.pipes.get(key);
+    if (!pending) {
+      const forget = () => { if (this.pipes.get(key) === pending) this.pipes.delete(key); };
+      pending = from.router.pipeToRouter({ dataProducerId, router: to.router, enableSctp: true })
+        .then(({ pipeDataProducer }) => {
+          if (!pipeDataProducer) return;
+          if (pipeDataProducer.closed) forget();
+          else pipeDataProducer.observer.once('close', forget);
         });
       pending.catch(forget);
       this.pipes.set(key, pending);

@@ -204,8 +204,9 @@ export class Room extends EventEmitter<RoomEventsMap> {
   }
 
   /**
-   * RTC-07: closes every consumer, then producer, then transport, then the
-   * router, and counts what it really closed. Call inside run().
+   * RTC-07: closes every consumer (data consumers too), then producer (and
+   * data producer), then transport, then the router, and counts what it
+   * really closed. Call inside run().
    */
   cleanup(): Released {
     this.finishClock();
@@ -329,12 +330,14 @@ export class Room extends EventEmitter<RoomEventsMap> {
     return by;
   }
 
-  counts(): { participants: number; transports: number; producers: number; consumers: number } {
-    const c = { participants: this.participants.size, transports: 0, producers: 0, consumers: 0 };
+  counts(): { participants: number; transports: number; producers: number; consumers: number; dataProducers: number; dataConsumers: number } {
+    const c = { participants: this.participants.size, transports: 0, producers: 0, consumers: 0, dataProducers: 0, dataConsumers: 0 };
     for (const p of this.participants.values()) {
       c.transports += p.transports.size;
       c.producers += p.producers.size;
       c.consumers += p.consumers.size;
+      c.dataProducers += p.dataProducers.size;
+      c.dataConsumers += p.dataConsumers.size;
     }
     return c;
   }

@@ -8,7 +8,10 @@ import { roomOr404 } from './common';
 
 const released = {
   type: 'object',
-  properties: { transports: { type: 'integer' }, producers: { type: 'integer' }, consumers: { type: 'integer' } },
+  properties: {
+    transports: { type: 'integer' }, producers: { type: 'integer' }, consumers: { type: 'integer' },
+    dataProducers: { type: 'integer' }, dataConsumers: { type: 'integer' },
+  },
 } as const;
 
 const roomSchema = {
@@ -38,6 +41,11 @@ const roomSchema = {
           worker: { type: 'integer' },
           transports: { type: 'integer' },
           consumers: { type: 'integer' },
+          dataConsumers: { type: 'integer' },
+          dataProducers: {
+            type: 'array',
+            items: { type: 'object', properties: { id: { type: 'string' }, label: { type: 'string' }, protocol: { type: 'string' } } },
+          },
           producers: {
             type: 'array',
             items: {
@@ -71,6 +79,8 @@ function describeRoom(app: FastifyInstance, room: Room) {
       ...(room.routers.of(p.userId) ? { worker: room.routers.of(p.userId)!.slot } : {}),
       transports: p.transports.size,
       consumers: p.consumers.size,
+      dataConsumers: p.dataConsumers.size,
+      dataProducers: [...p.dataProducers.values()].map((d) => ({ id: d.id, label: d.label, protocol: d.protocol })),
       producers: [...p.producers.values()].map((pr) => ({
         id: pr.id, kind: pr.kind, paused: pr.paused, silent: room.monitor.state(pr.id)?.silent ?? false,
       })),

@@ -53,3 +53,18 @@ export function errors(...codes: number[]): Record<number, typeof errorRef> {
 }
 
 export const bearer = [{ bearer: [] }];
+
+/** mediasoup's SctpStreamParameters (mediasoup-client's `producedata`): streamId 0 – 65534. */
+export const sctpStreamParameters = {
+  type: 'object',
+  required: ['streamId'],
+  additionalProperties: false,
+  properties: {
+    streamId: { type: 'integer', minimum: 0, maximum: 65534 },
+    ordered: { type: 'boolean' },
+    maxPacketLifeTime: { type: 'integer', minimum: 0, maximum: 65535 },
+    maxRetransmits: { type: 'integer', minimum: 0, maximum: 65535 },
+  },
+} as const;
+/** A data channel's label or protocol (RFC 8832 allows 65535 bytes; a chat needs far less). */
+export const dataLabel = { type: 'string', maxLength: 1024 } as const;

@@ -27,6 +27,16 @@ const sample = {
   },
 } as const;
 
+/** A data channel of a participant, its counters read from the worker when asked. */
+const dataChannel = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' }, direction: { type: 'string', enum: ['send', 'recv'] }, dataProducerId: { type: 'string' },
+    fromUserId: { type: 'string' }, label: { type: 'string' }, protocol: { type: 'string' },
+    messages: { type: 'integer' }, bytes: { type: 'integer' }, bufferedAmount: { type: 'integer' },
+  },
+} as const;
+
 const stream = {
   type: 'object',
   properties: {
@@ -47,6 +57,7 @@ const callSummary = {
     connectedDurationMs: { type: ['integer', 'null'] },
     participants: { type: 'array', items: { type: 'string' } },
     producers: { type: ['integer', 'null'] }, consumers: { type: ['integer', 'null'] },
+    dataProducers: { type: ['integer', 'null'] }, dataConsumers: { type: ['integer', 'null'] },
   },
 } as const;
 
@@ -67,6 +78,8 @@ function localSummary(app: FastifyInstance, room: Room) {
     participants: [...room.participants.keys()],
     producers: c.producers,
     consumers: c.consumers,
+    dataProducers: c.dataProducers,
+    dataConsumers: c.dataConsumers,
   };
 }
 
@@ -99,7 +112,7 @@ export default async function statsRoutes(app: FastifyInstance): Promise<void> {
             remote.push({
               callId, roomId: e.roomId ?? null, node: e.node ?? null, state: e.state, local: false,
               createdAt: iso(e.createdAt), connected: e.connectedAt !== undefined, connectedAt: iso(e.connectedAt),
-              connectedDurationMs: null, participants: e.participants, producers: null, consumers: null,
+              connectedDurationMs: null, participants: e.participants, producers: null, consumers: null, dataProducers: null, dataConsumers: null,
             });
             if (local.length + remote.length > limit) break;
           }
@@ -148,6 +161,8 @@ export default async function statsRoutes(app: FastifyInstance): Promise<void> {
                   /** The SFU's RTT towards it (the latest of its receive streams; 0 unknown). */
                   rttMs: { type: 'number' },
                   streams: { type: 'array', items: stream },
+                  /** Data producers (send: messages/bytes received by the SFU) and consumers (recv: sent to it). */
+                  dataChannels: { type: 'array', items: dataChannel },
                 },
               },
             },
@@ -167,7 +182,7 @@ export default async function statsRoutes(app: FastifyInstance): Promise<void> {
     if (req.query.userId !== undefined && !room.participants.has(req.query.userId)) {
       throw new ApiError('NOT_FOUND', `no participant ${req.query.userId} in call ${callId}`);
     }
-    const participants = users.map((userId) => {
+    const participants = await Promise.all(users.map(async (userId) => {
       const p = room.participants.get(userId)!;
       const streams = (series.get(userId) ?? []).map((s) => {
         const producer = s.direction === 'send' ? p.producers.get(s.id) : undefined;
@@ -185,8 +200,9 @@ export default async function statsRoutes(app: FastifyInstance): Promise<void> {
         recvBitrate: sum('recv'),
         rttMs: Math.max(0, ...streams.filter((s) => s.direction === 'recv').map((s) => s.latest?.rttMs ?? 0)),
         streams,
+        dataChannels: await dataChannels(room, userId),
       };
-    });
+    }));
     return {
       callId,
       roomId: room.id,
@@ -200,4 +216,28 @@ export default async function statsRoutes(app: FastifyInstance): Promise<void> {
       participants,
     };
   });
+}
+
+/** userId's data producers and consumers with the worker's counters (one closing meanwhile is left out). */
+async function dataChannels(room: Room, userId: string) {
+  const p = room.participants.get(userId);
+  if (!p) return [];
+  const fromUser = (dataProducerId: string) => {
+    for (const q of room.participants.values()) if (q.dataProducers.has(dataProducerId)) return q.userId;
+    return undefined;
+  };
+  const sends = [...p.dataProducers.values()].map(async (d) => {
+    const [st] = await d.getStats();
+    return { id: d.id, direction: 'send', dataProducerId: d.id, label: d.label, protocol: d.protocol,
+      messages: st?.messagesReceived ?? 0, bytes: st?.bytesReceived ?? 0 };
+  });
+  const recvs = [...p.dataConsumers.values()].map(async (d) => {
+    const [st] = await d.getStats();
+    const from = fromUser(d.dataProducerId);
+    return { id: d.id, direction: 'recv', dataProducerId: d.dataProducerId, ...(from ? { fromUserId: from } : {}),
+      label: d.label, protocol: d.protocol, messages: st?.messagesSent ?? 0, bytes: st?.bytesSent ?? 0,
+      bufferedAmount: st?.bufferedAmount ?? 0 };
+  });
+  const out = await Promise.allSettled([...sends, ...recvs]);
+  return out.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
 }

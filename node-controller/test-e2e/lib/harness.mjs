@@ -210,9 +210,27 @@ export async function workerIds(ctl, serviceToken) {
   return ids;
 }
 
-/** The objects of ids ({transports, producers, consumers}) still in the worker dump. */
+/** The objects of ids ({transports, producers, consumers, dataProducers, dataConsumers}) still in the worker dump. */
 export async function stillInWorker(ctl, serviceToken, ids) {
   const known = await workerIds(ctl, serviceToken);
   if (!known) return [];
-  return [...ids.transports, ...ids.producers, ...ids.consumers].filter((id) => known.has(id));
+  return [...ids.transports, ...ids.producers, ...ids.consumers, ...(ids.dataProducers ?? []), ...(ids.dataConsumers ?? [])]
+    .filter((id) => known.has(id));
+}
+
+/** What RTC-07 should release for these pages' ids (window.demo.ids()). */
+export function releasedFor(idsList) {
+  const out = { transports: 0, producers: 0, consumers: 0, dataProducers: 0, dataConsumers: 0 };
+  for (const ids of idsList) for (const k of Object.keys(out)) out[k] += ids[k]?.length ?? 0;
+  return out;
+}
+
+/** Every page has its chat data producer and a data consumer of each other page's (the demo's chat is up). */
+export async function chatReady(users, timeout = 10_000) {
+  for (const u of users) {
+    await waitFor(`${u.label}'s chat is up (1 data producer, ${users.length - 1} data consumers)`, async () => {
+      const ids = (await demoState(u)).ids;
+      return ids.dataProducers.length === 1 && ids.dataConsumers.length === users.length - 1;
+    }, { timeout });
+  }
 }
