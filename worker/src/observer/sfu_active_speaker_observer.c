@@ -23,17 +23,13 @@ typedef struct sfu_aso_entry {
 
 typedef struct sfu_aso {
   sfu_rtp_observer_t base;
-  uint16_t interval_ms;
   sfu_aso_entry_t *entries; /* in the order they were added */
   size_t nentries, cap;
   sfu_producer_t *dominant; /* NULL: none yet */
   uint64_t last_idle_check_ms;
-  uv_timer_t *timer;
 } sfu_aso_t;
 
 #define ASO(o) ((sfu_aso_t *)(o))
-
-static void sfu__timer_closed(uv_handle_t *h) { free(h); }
 
 static sfu_aso_entry_t *sfu__entry(const sfu_aso_t *a, const sfu_producer_t *p) {
   for (size_t i = 0; i < a->nentries; i++)
@@ -110,9 +106,8 @@ const sfu_producer_t *sfu_active_speaker_observer_dominant(const sfu_rtp_observe
   return ((const sfu_aso_t *)o)->dominant;
 }
 
-static void sfu__timer_cb(uv_timer_t *t) {
-  sfu_aso_t *a = t->data;
-  if (a == NULL || a->base.closed || a->base.paused) return;
+static void sfu__tick(sfu_rtp_observer_t *o) {
+  sfu_aso_t *a = ASO(o);
   sfu__update(a, uv_now(a->base.ctx->loop));
 }
 
@@ -170,22 +165,11 @@ static void sfu__producer_paused(sfu_rtp_observer_t *o, sfu_producer_t *p, bool 
   if (e != NULL) e->speaker.paused = paused;
 }
 
-static void sfu__paused(sfu_rtp_observer_t *o, bool paused) {
-  sfu_aso_t *a = ASO(o);
-  if (paused)
-    uv_timer_stop(a->timer);
-  else
-    uv_timer_start(a->timer, sfu__timer_cb, a->interval_ms, a->interval_ms);
-}
-
 static void sfu__close(sfu_rtp_observer_t *o) {
   sfu_aso_t *a = ASO(o);
   for (size_t i = 0; i < a->nentries; i++) a->entries[i].producer->observer_count--;
   a->nentries = 0;
   a->dominant = NULL;
-  a->timer->data = NULL;
-  uv_close((uv_handle_t *)a->timer, sfu__timer_closed);
-  a->timer = NULL;
 }
 
 static void sfu__free(sfu_rtp_observer_t *o) {
@@ -200,7 +184,7 @@ static const sfu_rtp_observer_ops_t sfu__ops = {
     .has_producer = sfu__has_producer,
     .audio_level = sfu__audio_level,
     .producer_paused = sfu__producer_paused,
-    .paused = sfu__paused,
+    .tick = sfu__tick,
     .close = sfu__close,
     .free_fn = sfu__free,
 };
@@ -217,19 +201,15 @@ int sfu_active_speaker_observer_create(sfu_ctx_t *ctx, const sfu_rtp_observer_li
   if (interval < 100) interval = 100;
   if (interval > 5000) interval = 5000;
   if ((a = calloc(1, sizeof(*a))) == NULL) return SFU_ENOMEM;
-  a->interval_ms = interval;
-  if ((a->timer = malloc(sizeof(*a->timer))) == NULL) {
-    free(a);
-    return SFU_ENOMEM;
-  }
   if ((r = sfu_rtp_observer_init(&a->base, ctx, &sfu__ops, listener, listener_arg, id.ptr, id.len, err, err_len)) != 0) {
-    free(a->timer);
     free(a);
     return r;
   }
-  uv_timer_init(ctx->loop, a->timer);
-  a->timer->data = a;
-  uv_timer_start(a->timer, sfu__timer_cb, a->interval_ms, a->interval_ms);
+  if ((r = sfu_rtp_observer_start(&a->base, interval)) != 0) {
+    snprintf(err, err_len, "out of memory");
+    sfu_rtp_observer_close(&a->base); /* frees a after the loop turn */
+    return r;
+  }
   *out = &a->base;
   return 0;
 }

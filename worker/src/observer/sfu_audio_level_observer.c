@@ -19,16 +19,12 @@ typedef struct sfu_alo {
   sfu_rtp_observer_t base;
   uint16_t max_entries;
   int8_t threshold; /* dBov, -127..0 */
-  uint16_t interval_ms;
   bool silence; /* silence already reported */
   sfu_alo_entry_t *entries;
   size_t nentries, cap;
-  uv_timer_t *timer;
 } sfu_alo_t;
 
 #define ALO(o) ((sfu_alo_t *)(o))
-
-static void sfu__timer_closed(uv_handle_t *h) { free(h); }
 
 static void sfu__free(sfu_rtp_observer_t *o) {
   free(ALO(o)->entries);
@@ -98,9 +94,8 @@ static void sfu__report(sfu_alo_t *a) {
   free(vols);
 }
 
-static void sfu__timer_cb(uv_timer_t *t) {
-  sfu_alo_t *a = t->data;
-  if (a == NULL || a->base.closed || a->base.paused) return;
+static void sfu__tick(sfu_rtp_observer_t *o) {
+  sfu_alo_t *a = ALO(o);
   sfu__report(a);
 }
 
@@ -167,9 +162,6 @@ static void sfu__close(sfu_rtp_observer_t *o) {
   sfu_alo_t *a = ALO(o);
   for (size_t i = 0; i < a->nentries; i++) a->entries[i].producer->observer_count--;
   a->nentries = 0;
-  a->timer->data = NULL;
-  uv_close((uv_handle_t *)a->timer, sfu__timer_closed);
-  a->timer = NULL;
 }
 
 static const sfu_rtp_observer_ops_t sfu__ops = {
@@ -179,6 +171,7 @@ static const sfu_rtp_observer_ops_t sfu__ops = {
     .has_producer = sfu__has_producer,
     .audio_level = sfu__audio_level,
     .paused = sfu__paused,
+    .tick = sfu__tick,
     .close = sfu__close,
     .free_fn = sfu__free,
 };
@@ -206,19 +199,15 @@ int sfu_audio_level_observer_create(sfu_ctx_t *ctx, const sfu_rtp_observer_liste
   if ((a = calloc(1, sizeof(*a))) == NULL) return SFU_ENOMEM;
   a->max_entries = max_entries;
   a->threshold = threshold;
-  a->interval_ms = interval;
-  if ((a->timer = malloc(sizeof(*a->timer))) == NULL) {
-    free(a);
-    return SFU_ENOMEM;
-  }
   if ((r = sfu_rtp_observer_init(&a->base, ctx, &sfu__ops, listener, listener_arg, id.ptr, id.len, err, err_len)) != 0) {
-    free(a->timer);
     free(a);
     return r;
   }
-  uv_timer_init(ctx->loop, a->timer);
-  a->timer->data = a;
-  uv_timer_start(a->timer, sfu__timer_cb, a->interval_ms, a->interval_ms);
+  if ((r = sfu_rtp_observer_start(&a->base, interval)) != 0) {
+    snprintf(err, err_len, "out of memory");
+    sfu_rtp_observer_close(&a->base); /* frees a after the loop turn */
+    return r;
+  }
   *out = &a->base;
   return 0;
 }

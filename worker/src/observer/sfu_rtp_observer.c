@@ -37,7 +37,13 @@ static void sfu__on_request(sfu_handler_t *h, sfu_request_t *req) {
       bool pause = req->method == FBS_Request_Method_RTPOBSERVER_PAUSE;
       if (o->paused != pause) {
         o->paused = pause;
-        o->ops->paused(o, pause);
+        if (o->timer != NULL) {
+          if (pause)
+            uv_timer_stop(o->timer);
+          else
+            uv_timer_again(o->timer);
+        }
+        if (o->ops->paused != NULL) o->ops->paused(o, pause);
       }
       sfu_request_accept(req);
       break;
@@ -88,10 +94,32 @@ int sfu_rtp_observer_init(sfu_rtp_observer_t *o, sfu_ctx_t *ctx, const sfu_rtp_o
   return 0;
 }
 
+static void sfu__tick(uv_timer_t *t) {
+  sfu_rtp_observer_t *o = t->data;
+  if (o == NULL || o->closed || o->paused) return;
+  o->ops->tick(o);
+}
+
+static void sfu__timer_closed(uv_handle_t *h) { free(h); }
+
+int sfu_rtp_observer_start(sfu_rtp_observer_t *o, uint64_t interval_ms) {
+  if ((o->timer = malloc(sizeof(*o->timer))) == NULL) return SFU_ENOMEM;
+  uv_timer_init(o->ctx->loop, o->timer);
+  o->timer->data = o;
+  o->interval_ms = interval_ms;
+  uv_timer_start(o->timer, sfu__tick, interval_ms, interval_ms);
+  return 0;
+}
+
 void sfu_rtp_observer_close(sfu_rtp_observer_t *o) {
   if (o->closed) return;
   o->closed = true;
   sfu_ctx_unregister(o->ctx, &o->handler);
+  if (o->timer != NULL) {
+    o->timer->data = NULL;
+    uv_close((uv_handle_t *)o->timer, sfu__timer_closed);
+    o->timer = NULL;
+  }
   o->ops->close(o);
   sfu_ctx_defer(o->ctx, &o->closing, sfu__reap);
 }

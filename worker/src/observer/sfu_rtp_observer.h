@@ -33,8 +33,11 @@ typedef struct sfu_rtp_observer_ops {
   /* level: RFC 6464 value 0..127 (-dBov); not called while the observer is paused. */
   void (*audio_level)(sfu_rtp_observer_t *o, sfu_producer_t *p, uint8_t level, uint64_t now_ms);
   void (*producer_paused)(sfu_rtp_observer_t *o, sfu_producer_t *p, bool paused); /* may be NULL */
-  void (*paused)(sfu_rtp_observer_t *o, bool paused);
-  /* Close timers (the base frees o after the loop turn, then calls free_fn). */
+  void (*paused)(sfu_rtp_observer_t *o, bool paused); /* may be NULL */
+  /* Every interval (sfu_rtp_observer_start), never while paused or closed. */
+  void (*tick)(sfu_rtp_observer_t *o);
+  /* Release what it holds (the base closes the interval timer, frees o after
+   * the loop turn, then calls free_fn). */
   void (*close)(sfu_rtp_observer_t *o);
   void (*free_fn)(sfu_rtp_observer_t *o);
 } sfu_rtp_observer_ops_t;
@@ -50,6 +53,8 @@ struct sfu_rtp_observer {
   size_t id_len;
   bool paused;
   bool closed;
+  uv_timer_t *timer; /* the interval timer (ops->tick) */
+  uint64_t interval_ms;
   sfu_closing_t closing;
 };
 
@@ -57,6 +62,10 @@ struct sfu_rtp_observer {
 int sfu_rtp_observer_init(sfu_rtp_observer_t *o, sfu_ctx_t *ctx, const sfu_rtp_observer_ops_t *ops,
                           const sfu_rtp_observer_listener_t *listener, void *listener_arg, const char *id, size_t id_len,
                           char *err, size_t err_len);
+/* Starts the interval timer (after init): ops->tick every interval_ms,
+ * stopped while paused and restarted on resume (mediasoup's periodic timer).
+ * 0 or SFU_ENOMEM. */
+int sfu_rtp_observer_start(sfu_rtp_observer_t *o, uint64_t interval_ms);
 /* The router unlinked it first. */
 void sfu_rtp_observer_close(sfu_rtp_observer_t *o);
 bool sfu_rtp_observer_has_producer(const sfu_rtp_observer_t *o, const sfu_producer_t *p);
