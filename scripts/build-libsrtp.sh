@@ -9,8 +9,9 @@
 # One patch of ours is applied to the Debian source: scripts/libsrtp-gcm-evp.patch
 # (AES-GCM on OpenSSL 3: the tag set/read through OSSL_PARAMs instead of the
 # ctrl translation, the IV length set once per key instead of per packet, no
-# dummy tag before the AAD; callgrind: K = 1 GCM forwarding 5950 -> see the
-# commit message / README, Performance).
+# dummy tag before the AAD, a packet's IV set as one provider parameter
+# instead of a full EVP_CipherInit_ex; callgrind: K = 1 GCM forwarding 5950
+# -> 5390 -> 4970 instructions per packet, see README, Performance).
 #
 # Idempotent: does nothing if build/deps/srtp/lib/libsrtp2.a exists and the
 # stamp file records the same Debian source version and build recipe.
@@ -22,7 +23,7 @@
 set -euo pipefail
 
 # Bump when the configure/build steps below change, to force a rebuild.
-RECIPE=2
+RECIPE=3
 SRC_PKG=libsrtp2
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
