@@ -188,11 +188,26 @@ fail:
   return SFU_ECRYPTO;
 }
 
+/* After the handshake an association is mostly idle (media goes through
+ * SRTP, not through OpenSSL), yet OpenSSL keeps a DTLS read and a write
+ * record buffer of ~16.7 KiB each for its whole life (SSL_MODE_RELEASE_BUFFERS
+ * does not apply to DTLS): measured as a third of a 1:1 call's memory. So once
+ * connected the buffers exist only while OpenSSL is called: allocated before
+ * (SSL_alloc_buffers does nothing if they are there), freed after
+ * (SSL_free_buffers keeps them while a record is pending). */
+static bool sfu__dtls_buffers_get(sfu_dtls_t *d) {
+  return !d->hs_done || d->ssl == NULL || SSL_alloc_buffers(d->ssl) == 1;
+}
+
+static void sfu__dtls_buffers_put(sfu_dtls_t *d) {
+  if (d->hs_done && d->ssl != NULL) (void)SSL_free_buffers(d->ssl);
+}
+
 /* Drops the association (mediasoup's Reset); with notify_peer a close_notify goes out first. */
 static void sfu__dtls_drop_ssl(sfu_dtls_t *d, bool notify_peer) {
   if (d->timer != NULL) uv_timer_stop(d->timer);
   if (d->ssl == NULL) return;
-  if (notify_peer) {
+  if (notify_peer && sfu__dtls_buffers_get(d)) {
     ERR_clear_error();
     (void)SSL_shutdown(d->ssl);
     sfu__dtls_flush(d);
@@ -704,9 +719,14 @@ int sfu_dtls_process(sfu_dtls_t *d, const uint8_t *p, size_t len) {
   d->peer_alert = false;
   d->local_alert = -1;
   d->awaiting_hello = d->role == SFU_DTLS_ROLE_SERVER && !d->hs_done && SSL_get_state(d->ssl) == TLS_ST_BEFORE;
+  if (!sfu__dtls_buffers_get(d)) {
+    d->stats.records_dropped += sfu__dtls_count_records(p, len);
+    return SFU_ENOMEM;
+  }
   ERR_clear_error();
   if (sfu__dtls_feed(d, p, len) == 0) {
     if (ERR_peek_error() != 0) sfu__dtls_log_ssl_errors(d->dc->ctx, "BIO_write");
+    sfu__dtls_buffers_put(d);
     return 0;
   }
   gen = d->gen;
@@ -732,6 +752,7 @@ int sfu_dtls_process(sfu_dtls_t *d, const uint8_t *p, size_t len) {
   if (!d->hs_done && d->hs_deadline == 0 && SSL_get_state(d->ssl) != TLS_ST_BEFORE)
     d->hs_deadline = sfu__now_ms() + d->dc->opts.handshake_timeout_ms;
   sfu__dtls_arm_timer(d);
+  sfu__dtls_buffers_put(d);
   return 0;
 }
 
@@ -743,15 +764,18 @@ int sfu_dtls_send_app_data(sfu_dtls_t *d, const uint8_t *p, size_t len) {
   }
   if (len == 0) return SFU_EINVAL;
   if (len > SFU_DTLS_MAX_APP_DATA) return SFU_ETOOBIG;
+  if (!sfu__dtls_buffers_get(d)) return SFU_ENOMEM;
   ERR_clear_error();
   w = SSL_write(d->ssl, p, (int)len);
   if (w <= 0) {
     sfu__dtls_log_ssl_errors(d->dc->ctx, "SSL_write");
     sfu__dtls_flush(d);
+    sfu__dtls_buffers_put(d);
     return SFU_ECRYPTO;
   }
   d->stats.app_data_out++;
   sfu__dtls_flush(d);
+  sfu__dtls_buffers_put(d);
   return 0;
 }
 
@@ -766,7 +790,7 @@ void sfu_dtls_close(sfu_dtls_t *d, sfu_dtls_close_cb cb) {
   if (d->closing) return;
   d->closing = true;
   d->close_cb = cb;
-  if (d->ssl != NULL && d->state == SFU_DTLS_CONNECTED && !d->broken) {
+  if (d->ssl != NULL && d->state == SFU_DTLS_CONNECTED && !d->broken && sfu__dtls_buffers_get(d)) {
     SFU_DEBUG_TAG(sfu__log(d), dtls, "sending close_notify");
     ERR_clear_error();
     (void)SSL_shutdown(d->ssl);
