@@ -215,6 +215,51 @@ static void test_feedback_bookkeeping(void **state) {
   sfu_send_bwe_destroy(&b);
 }
 
+/* The sent-packet history starts small, stays small for a steady audio-like
+ * flow acknowledged every 100 ms, and doubles (keeping what it remembers)
+ * when more packets wait for feedback than it holds. */
+static void test_history_grows(void **state) {
+  static sfu_rtcp_tcc_arrival_t a[8];
+  sfu_send_bwe_t b;
+  sfu_send_bwe_config_t cfg = {1000000, 0, 0};
+  int i;
+  int64_t t0 = 10000000, t;
+
+  (void)state;
+  assert_int_equal(sfu_send_bwe_init(&b, &cfg, NULL, NULL, t0 / 1000), 0);
+  sfu_send_bwe_on_connected(&b, t0 / 1000);
+  assert_int_equal(b.hist_cap, SFU_SEND_BWE_HISTORY_MIN);
+  /* 50 packets/s for 60 s, each acknowledged within 100 ms */
+  for (i = 0; i < 3000; i++) {
+    t = t0 + (int64_t)i * 20000;
+    sfu_send_bwe_on_packet_sent(&b, (uint16_t)i, 200, -1, false, t);
+    if (i % 5 == 4) {
+      int k;
+      for (k = 0; k < 5; k++) {
+        a[k].seq = (uint16_t)(i - 4 + k);
+        a[k].arrival_us = 1000000 + (int64_t)(i - 4 + k) * 20000;
+      }
+      feed(&b, a, 5, (uint8_t)(i / 5), t + 30000);
+    }
+  }
+  assert_int_equal(b.hist_cap, SFU_SEND_BWE_HISTORY_MIN);
+  /* then 3000 packets within 300 ms and no feedback yet: the ring doubles */
+  t = t0 + 60000000;
+  for (i = 0; i < 3000; i++) sfu_send_bwe_on_packet_sent(&b, (uint16_t)(3000 + i), 1200, -1, false, t + i * 100);
+  assert_int_equal(b.hist_cap, 4096);
+  /* the first of them is still known: its feedback is used, not ignored */
+  a[0].seq = 3000;
+  a[0].arrival_us = 70000000;
+  a[1].seq = 3001;
+  a[1].arrival_us = 70000100;
+  feed(&b, a, 2, 200, t + 400000);
+  assert_int_equal(b.hist[3000 & (b.hist_cap - 1)].state, 2 /* acknowledged */);
+  /* never beyond the maximum */
+  for (i = 0; i < 40000; i++) sfu_send_bwe_on_packet_sent(&b, (uint16_t)(6000 + i), 1200, -1, false, t + 500000 + i * 10);
+  assert_int_equal(b.hist_cap, SFU_SEND_BWE_HISTORY);
+  sfu_send_bwe_destroy(&b);
+}
+
 static void test_remb_and_rr(void **state) {
   sfu_send_bwe_t b;
   sfu_send_bwe_config_t cfg = {1000000, 0, 0};
@@ -238,6 +283,7 @@ int main(void) {
       cmocka_unit_test(test_config_and_start),
       cmocka_unit_test(test_desired_and_limits),
       cmocka_unit_test(test_feedback_bookkeeping),
+      cmocka_unit_test(test_history_grows),
       cmocka_unit_test(test_remb_and_rr),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,7 @@
 
 #include "sfu_error.h"
 
-#define SFU__SB_MASK (SFU_SEND_BWE_HISTORY - 1)
+#define SFU__SB_MASK(b) ((int64_t)(b)->hist_cap - 1)
 #define SFU__SB_SENT 0
 #define SFU__SB_LOST 1
 #define SFU__SB_ACKED 2
@@ -157,8 +157,8 @@ int sfu_send_bwe_init(sfu_send_bwe_t *b, const sfu_send_bwe_config_t *cfg, const
   memset(b, 0, sizeof(*b));
   if (cfg->initial_bps < 0 || cfg->min_bps < 0 || cfg->max_bps < 0) return SFU_EINVAL;
   if (cfg->max_bps > 0 && cfg->min_bps > cfg->max_bps) return SFU_EINVAL;
-  b->hist = malloc(sizeof(*b->hist) * SFU_SEND_BWE_HISTORY);
-  b->results = malloc(sizeof(*b->results) * SFU_SEND_BWE_HISTORY);
+  b->hist = malloc(sizeof(*b->hist) * SFU_SEND_BWE_HISTORY_MIN);
+  b->results = malloc(sizeof(*b->results) * SFU_SEND_BWE_HISTORY_MIN);
   if (b->hist == NULL || b->results == NULL) {
     free(b->hist);
     free(b->results);
@@ -166,7 +166,8 @@ int sfu_send_bwe_init(sfu_send_bwe_t *b, const sfu_send_bwe_config_t *cfg, const
     b->results = NULL;
     return SFU_ENOMEM;
   }
-  for (i = 0; i < SFU_SEND_BWE_HISTORY; i++) b->hist[i].ext_seq = -1;
+  b->hist_cap = SFU_SEND_BWE_HISTORY_MIN;
+  for (i = 0; i < b->hist_cap; i++) b->hist[i].ext_seq = -1;
   b->cfg = *cfg;
   b->cfg.initial_bps = sfu__sb_max64(cfg->initial_bps, SFU_BWE_MEDIASOUP_MIN_BITRATE);
   b->listener = listener;
@@ -233,6 +234,29 @@ void sfu_send_bwe_on_disconnected(sfu_send_bwe_t *b, int64_t now_ms) {
 
 /* ---- sending ---- */
 
+/* Doubles the history, keeping every remembered packet; false: no memory
+ * (the ring stays as it is and the oldest packet is forgotten). */
+static bool sfu__sb_grow(sfu_send_bwe_t *b) {
+  size_t cap = b->hist_cap * 2, i;
+  sfu__sent_pkt_t *h = malloc(sizeof(*h) * cap);
+  sfu__pkt_result_t *r = malloc(sizeof(*r) * cap);
+
+  if (h == NULL || r == NULL) {
+    free(h);
+    free(r);
+    return false;
+  }
+  for (i = 0; i < cap; i++) h[i].ext_seq = -1;
+  for (i = 0; i < b->hist_cap; i++)
+    if (b->hist[i].ext_seq >= 0) h[b->hist[i].ext_seq & (int64_t)(cap - 1)] = b->hist[i];
+  free(b->hist);
+  free(b->results);
+  b->hist = h;
+  b->results = r;
+  b->hist_cap = cap;
+  return true;
+}
+
 void sfu_send_bwe_on_packet_sent(sfu_send_bwe_t *b, uint16_t transport_seq, size_t size, int probe_cluster_id,
                                  bool is_rtx, int64_t now_us) {
   sfu__sent_pkt_t *p;
@@ -242,7 +266,10 @@ void sfu_send_bwe_on_packet_sent(sfu_send_bwe_t *b, uint16_t transport_seq, size
   else ext = b->last_sent_ext + (int16_t)(uint16_t)(transport_seq - (uint16_t)b->last_sent_ext);
   if (ext < 0) return; /* before the first packet: nothing to learn */
   if (ext > b->last_sent_ext) b->last_sent_ext = ext;
-  p = &b->hist[ext & SFU__SB_MASK];
+  p = &b->hist[ext & SFU__SB_MASK(b)];
+  if (p->ext_seq >= 0 && p->ext_seq != ext && p->state == SFU__SB_SENT && now_us - p->send_us < SFU_SEND_BWE_GROW_AGE_US &&
+      b->hist_cap < SFU_SEND_BWE_HISTORY && sfu__sb_grow(b))
+    p = &b->hist[ext & SFU__SB_MASK(b)];
   p->ext_seq = ext;
   p->send_us = now_us;
   p->size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size;
@@ -307,7 +334,7 @@ void sfu_send_bwe_on_feedback(sfu_send_bwe_t *b, const sfu_rtcp_tcc_msg_t *msg, 
     if (!pkt.received) msg_lost++;
     ext = b->last_sent_ext + (int16_t)(uint16_t)(pkt.seq - (uint16_t)b->last_sent_ext);
     if (ext < 0) continue;
-    s = &b->hist[ext & SFU__SB_MASK];
+    s = &b->hist[ext & SFU__SB_MASK(b)];
     if (s->ext_seq != ext) continue; /* never sent, or forgotten */
     if (pkt.received) {
       if (s->state == SFU__SB_ACKED) continue; /* reported again */

@@ -52,7 +52,13 @@
 #include "sfu_probe_estimator.h"
 #include "sfu_rtcp_tcc.h"
 
-#define SFU_SEND_BWE_HISTORY 8192 /* sent packets remembered (power of 2) */
+/* Sent packets remembered until their feedback: a ring that starts small and
+ * doubles (up to SFU_SEND_BWE_HISTORY) when a packet younger than
+ * SFU_SEND_BWE_GROW_AGE_US still waiting for feedback would be overwritten,
+ * so an audio-only transport keeps 16 KiB, not 256 KiB (powers of 2). */
+#define SFU_SEND_BWE_HISTORY 8192
+#define SFU_SEND_BWE_HISTORY_MIN 512
+#define SFU_SEND_BWE_GROW_AGE_US 2000000
 #define SFU_SEND_BWE_PROBE_QUEUE 8
 #define SFU_SEND_BWE_RTT_WINDOW 32
 #define SFU_SEND_BWE_LOSS_HISTORY 24
@@ -109,6 +115,7 @@ typedef struct sfu_send_bwe {
   /* packet history */
   sfu__sent_pkt_t *hist;
   sfu__pkt_result_t *results;
+  size_t hist_cap; /* entries of hist and of results */
   int64_t last_sent_ext; /* -1: nothing sent */
   int64_t last_ref;      /* unwrapped reference time (64 ms), INT64_MIN: none */
   int64_t clock_offset_us;

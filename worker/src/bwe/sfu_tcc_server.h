@@ -27,7 +27,7 @@
 
 #include "sfu_rtcp_tcc.h"
 
-#define SFU_TCC_SERVER_WINDOW 8192 /* power of 2 */
+#define SFU_TCC_SERVER_WINDOW 2048 /* power of 2: 32 KiB per transport; 1024 waiting packets force a feedback */
 #define SFU_TCC_SERVER_INTERVAL_MS 100
 #define SFU_TCC_SERVER_LOSS_HISTORY 24
 

@@ -119,6 +119,7 @@ void sfu_transport_cc_close(sfu_transport_cc_t *cc) {
   sfu__close_timer(&cc->probe_timer);
   if (cc->tcc_ready) sfu_tcc_server_destroy(&cc->tcc);
   if (cc->bwe_ready) sfu_send_bwe_destroy(&cc->bwe);
+  free(cc->remb);
   free(cc);
 }
 
@@ -154,8 +155,12 @@ void sfu_transport_cc_on_producer(sfu_transport_cc_t *cc, const sfu_producer_t *
     cc->tcc_ready = true;
     if (cc->t->max_incoming_bitrate != 0) sfu_tcc_server_set_max_incoming_bitrate(&cc->tcc, (int64_t)cc->t->max_incoming_bitrate);
   } else if (cc->recv_mode == SFU_BWE_REMB) {
-    sfu_remb_server_init(&cc->remb);
-    if (cc->t->max_incoming_bitrate != 0) sfu_remb_server_set_max_incoming_bitrate(&cc->remb, (int64_t)cc->t->max_incoming_bitrate);
+    if ((cc->remb = malloc(sizeof(*cc->remb))) == NULL) {
+      cc->recv_mode = SFU_BWE_NONE;
+      return;
+    }
+    sfu_remb_server_init(cc->remb);
+    if (cc->t->max_incoming_bitrate != 0) sfu_remb_server_set_max_incoming_bitrate(cc->remb, (int64_t)cc->t->max_incoming_bitrate);
   }
   sfu__maybe_run_timer(cc);
 }
@@ -235,9 +240,9 @@ void sfu_transport_cc_on_rtp_in(sfu_transport_cc_t *cc, const sfu_rtp_packet_t *
   } else if (cc->recv_mode == SFU_BWE_REMB && t->recv_abs_send_time_id != 0) {
     uint32_t abs;
     if (!sfu_rtp_read_abs_send_time(pkt, t->recv_abs_send_time_id, &abs)) return;
-    if (sfu_remb_server_on_packet(&cc->remb, pkt->ssrc, abs, pkt->payload_len, (int64_t)now_ms, &bps) && cc->connected) {
+    if (sfu_remb_server_on_packet(cc->remb, pkt->ssrc, abs, pkt->payload_len, (int64_t)now_ms, &bps) && cc->connected) {
       uint32_t ssrcs[SFU_REMB_SERVER_MAX_SSRCS];
-      size_t n = sfu_remb_server_ssrcs(&cc->remb, ssrcs, SFU_REMB_SERVER_MAX_SSRCS);
+      size_t n = sfu_remb_server_ssrcs(cc->remb, ssrcs, SFU_REMB_SERVER_MAX_SSRCS);
       cc->remb_in_bps = bps;
       sfu__send_remb(cc, bps, ssrcs, n);
     }
@@ -440,7 +445,7 @@ void sfu_transport_cc_set_max_incoming(sfu_transport_cc_t *cc, uint64_t bps) {
     sfu_tcc_server_set_max_incoming_bitrate(&cc->tcc, (int64_t)bps);
     if (cc->connected && sfu_tcc_server_limitation_remb(&cc->tcc, now, &r)) sfu__send_remb(cc, r, NULL, 0);
   } else if (cc->recv_mode == SFU_BWE_REMB) {
-    sfu_remb_server_set_max_incoming_bitrate(&cc->remb, (int64_t)bps);
+    sfu_remb_server_set_max_incoming_bitrate(cc->remb, (int64_t)bps);
   }
 }
 
@@ -469,7 +474,7 @@ uint64_t sfu_transport_cc_available_outgoing(const sfu_transport_cc_t *cc) {
 
 uint64_t sfu_transport_cc_available_incoming(const sfu_transport_cc_t *cc) {
   if (cc->recv_mode != SFU_BWE_REMB) return 0;
-  int64_t v = sfu_remb_server_estimate(&cc->remb);
+  int64_t v = sfu_remb_server_estimate(cc->remb);
   return v > 0 ? (uint64_t)v : 0;
 }
 

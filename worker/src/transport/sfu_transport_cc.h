@@ -53,7 +53,7 @@ typedef struct sfu_transport_cc {
   sfu_bwe_mode_t recv_mode, send_mode;
   bool tcc_ready, bwe_ready;
   sfu_tcc_server_t tcc;
-  sfu_remb_server_t remb;
+  sfu_remb_server_t *remb; /* REMB receive mode only (~9 KiB): allocated then */
   sfu_send_bwe_t bwe;
   sfu_probe_sender_t prober;
   int probe_cluster; /* id of the cluster a packet being sent belongs to, -1 */
