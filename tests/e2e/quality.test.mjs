@@ -160,8 +160,9 @@ test('quality simulcast: a 600 kbit/s path to B moves its consumer down and back
     const limited = [];
     const limitedTimeline = [];
     while (Date.now() - limitAt < 20_000) {
-      limited.push(await ctx.sample());
-      limitedTimeline.push(await sfuBwe());
+      const x = await ctx.sample();
+      limited.push(x);
+      limitedTimeline.push(`${await sfuBwe()}/f${(x.b.inbound.video?.totalFreezesDuration ?? 0).toFixed(1)}`);
       if (downAt === null && (ctx.videoConsumer.currentLayers?.spatialLayer ?? 2) < 2) downAt = Date.now();
       await sleep(500);
     }
@@ -177,8 +178,8 @@ test('quality simulcast: a 600 kbit/s path to B moves its consumer down and back
     let upAt = null;
     const upTimeline = [];
     while (Date.now() - liftAt < 25_000) {
-      await ctx.sample();
-      upTimeline.push(await sfuBwe());
+      const x = await ctx.sample();
+      upTimeline.push(`${await sfuBwe()}/f${(x.b.inbound.video?.totalFreezesDuration ?? 0).toFixed(1)}`);
       if ((ctx.videoConsumer.currentLayers?.spatialLayer ?? -1) === 2) {
         upAt = Date.now();
         break;
@@ -196,7 +197,7 @@ test('quality simulcast: a 600 kbit/s path to B moves its consumer down and back
       freezeAfterSwitchS: Number(freezeAfterSwitch.toFixed(2)),
       upAfterS: upAt === null ? null : Number(((upAt - liftAt) / 1000).toFixed(1)),
       relayDrops: relay.stats().down.queueDropped,
-      // the worker's estimate towards B / what it sends (kbit/s) / current layer, every 0.5 s
+      // the worker's estimate towards B / what it sends (kbit/s) / current layer / B's freezes so far (s), every 0.5 s
       limitedBwe,
       limitedTimeline: limitedTimeline.join(' '),
       upTimeline: upTimeline.join(' '),
