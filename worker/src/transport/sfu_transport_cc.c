@@ -19,7 +19,6 @@
 #define SFU__CC_PROBE_MIN_CARRIED 16   /* media packets a consumer sent before it carries probes */
 #define SFU__CC_PROBE_RECENT_MS 1000   /* ... the last one this recently */
 #define SFU__CC_MAX_CONSUMERS 256
-#define SFU__CC_RTX_MIN_SHARE 10       /* retransmissions may always use 1/10 of the estimate */
 #define SFU__CC_DEFAULT_INITIAL_BPS 600000
 
 static int64_t sfu__now_us(void) { return (int64_t)(uv_hrtime() / 1000u); }
@@ -456,15 +455,8 @@ void sfu_transport_cc_set_min_outgoing(sfu_transport_cc_t *cc, uint64_t bps) {
 bool sfu_transport_cc_may_retransmit(sfu_transport_cc_t *cc, size_t len) {
   if (!cc->bwe_ready) return true;
   uint64_t now = sfu__now_ms(cc);
-  /* what the estimate leaves after the media (a tenth at least): a path
-   * that just narrowed still has an estimate above it for a few seconds,
-   * and resending what its full queue dropped into that queue kept it full */
-  int64_t est = sfu_send_bwe_available_bitrate(&cc->bwe);
-  int64_t rtx = (int64_t)sfu_rate_bps(&cc->retransmit_rate, now);
-  int64_t media = (int64_t)sfu_rate_bps(&cc->sent_rate, now) - rtx - (int64_t)sfu_rate_bps(&cc->probation_rate, now);
-  int64_t room = est - (media > 0 ? media : 0);
-  if (room < est / SFU__CC_RTX_MIN_SHARE) room = est / SFU__CC_RTX_MIN_SHARE;
-  if (rtx + (int64_t)len * 8 > room) return false;
+  int64_t max = sfu_send_bwe_available_bitrate(&cc->bwe);
+  if ((int64_t)sfu_rate_bps(&cc->retransmit_rate, now) + (int64_t)len * 8 > max) return false;
   sfu_rate_add(&cc->retransmit_rate, now, len);
   return true;
 }
