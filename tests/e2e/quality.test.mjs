@@ -213,7 +213,7 @@ test('quality simulcast: a 600 kbit/s path to B moves its consumer down and back
     check(decodedDelta > 100, `B decoded only ${decodedDelta} frames after the switch`);
     check(upAt !== null && upAt - liftAt <= 15000, `B's consumer went back to the top layer after ${figures.upAfterS} s (> 15 s or never)`);
     // Issue 9's bounds (SFU_E2E_MEASURE_ONLY=1 skips them, as the checks
-    // above). The freeze bound still fails about one run in five (11 of 14
+    // above). The freeze bound still fails about one run in five (11 of 15
     // passed on branch simul: 1.08-1.88 s after the switch in the others), so
     // it stays a node:test TODO: reported, not failing the test command;
     // SFU_E2E_STRICT=1 makes it an ordinary assertion. Down within 5 s held in
