@@ -160,8 +160,9 @@ test('quality simulcast: a 600 kbit/s path to B moves its consumer down and back
     const limited = [];
     const limitedTimeline = [];
     while (Date.now() - limitAt < 20_000) {
-      limited.push(await ctx.sample());
-      limitedTimeline.push(await sfuBwe());
+      const x = await ctx.sample();
+      limited.push(x);
+      limitedTimeline.push(`${await sfuBwe()}/f${(x.b.inbound.video?.totalFreezesDuration ?? 0).toFixed(1)}`);
       if (downAt === null && (ctx.videoConsumer.currentLayers?.spatialLayer ?? 2) < 2) downAt = Date.now();
       await sleep(500);
     }
@@ -177,8 +178,8 @@ test('quality simulcast: a 600 kbit/s path to B moves its consumer down and back
     let upAt = null;
     const upTimeline = [];
     while (Date.now() - liftAt < 25_000) {
-      await ctx.sample();
-      upTimeline.push(await sfuBwe());
+      const x = await ctx.sample();
+      upTimeline.push(`${await sfuBwe()}/f${(x.b.inbound.video?.totalFreezesDuration ?? 0).toFixed(1)}`);
       if ((ctx.videoConsumer.currentLayers?.spatialLayer ?? -1) === 2) {
         upAt = Date.now();
         break;
@@ -196,7 +197,7 @@ test('quality simulcast: a 600 kbit/s path to B moves its consumer down and back
       freezeAfterSwitchS: Number(freezeAfterSwitch.toFixed(2)),
       upAfterS: upAt === null ? null : Number(((upAt - liftAt) / 1000).toFixed(1)),
       relayDrops: relay.stats().down.queueDropped,
-      // the worker's estimate towards B / what it sends (kbit/s) / current layer, every 0.5 s
+      // the worker's estimate towards B / what it sends (kbit/s) / current layer / B's freezes so far (s), every 0.5 s
       limitedBwe,
       limitedTimeline: limitedTimeline.join(' '),
       upTimeline: upTimeline.join(' '),
@@ -211,14 +212,15 @@ test('quality simulcast: a 600 kbit/s path to B moves its consumer down and back
     check(downAt !== null && downAt - limitAt <= 10000, `B's consumer moved down after ${figures.downAfterS} s (> 10 s or never)`);
     check(decodedDelta > 100, `B decoded only ${decodedDelta} frames after the switch`);
     check(upAt !== null && upAt - liftAt <= 15000, `B's consumer went back to the top layer after ${figures.upAfterS} s (> 15 s or never)`);
-    // Issue 9's bounds that our worker does not hold yet in every run (2 of 5
-    // at the last count: one switch-down took 6.3 s, two runs froze 1.8-1.9 s
-    // while the queue of the narrowed path drained): reported as TODO by
-    // node:test, so a run shows the figure without failing the test command;
-    // SFU_E2E_STRICT=1 makes them ordinary assertions.
+    // Issue 9's bounds (SFU_E2E_MEASURE_ONLY=1 skips them, as the checks
+    // above). The freeze bound still fails about one run in five (11 of 15
+    // passed on branch simul: 1.08-1.88 s after the switch in the others), so
+    // it stays a node:test TODO: reported, not failing the test command;
+    // SFU_E2E_STRICT=1 makes it an ordinary assertion. Down within 5 s held in
+    // all 15 runs.
     const strict = process.env.SFU_E2E_STRICT === '1';
-    const todo = strict || MEASURE_ONLY ? false : 'issue 9 open: not yet met in every run';
-    await t.test('B moves down within 5 s of the limit', { todo, skip: MEASURE_ONLY }, () => {
+    const todo = strict || MEASURE_ONLY ? false : 'issue 9 open: the freeze bound is not yet met in every run';
+    await t.test('B moves down within 5 s of the limit', { skip: MEASURE_ONLY }, () => {
       assert.ok(downAt !== null && downAt - limitAt <= 5000, `B's consumer moved down after ${figures.downAfterS} s (> 5 s or never)`);
     });
     await t.test('B freezes under 1 s in all after the switch', { todo, skip: MEASURE_ONLY }, () => {

@@ -335,15 +335,15 @@ static void test_probe_controller(void **state) {
   sfu_probe_controller_set_bitrates(&p, 30000, -1, 3000000, 15100, &l);
   assert_int_equal(l.n, 1);
   assert_int_equal(l.c[0].bitrate_bps, 3000000);
-  /* the allocation limited by the estimate: every 3 s, 2 x the estimate, at
+  /* the allocation limited by the estimate: every 1.5 s, 2 x the estimate, at
    * most 2 x what the consumers want (room for their switch up) */
   sfu_probe_controller_set_estimate(&p, 1000000, 15200, &l);
   sfu_probe_controller_on_max_total_allocated(&p, 900000, 15200, &l);
   memset(&l, 0, sizeof(l));
   sfu_probe_controller_set_allocation_limited(&p, true, 16000);
-  sfu_probe_controller_process(&p, 18900, &l);
+  sfu_probe_controller_process(&p, 17400, &l);
   assert_int_equal(l.n, 0);
-  sfu_probe_controller_process(&p, 19000, &l);
+  sfu_probe_controller_process(&p, 17500, &l);
   assert_int_equal(l.n, 1);
   assert_int_equal(l.c[0].bitrate_bps, 1800000);
   sfu_probe_controller_process(&p, 20100, &l); /* that probe's wait ends */

@@ -8,11 +8,12 @@
  *   max raised: the new maximum when the estimate is below it;
  *   allocation: 1 x and 2 x a new total allocated rate above the estimate;
  *   ALR:        2 x the estimate every 5 s while application limited;
- *   limited:    2 x the estimate (at most the total allocated rate) every 3 s
- *               while the allocation is limited by the estimate (the
+ *   limited:    2 x the estimate (at most the total allocated rate) every
+ *               1.5 s while the allocation is limited by the estimate (the
  *               consumers want more than it): ours, as LiveKit's stream
  *               allocator probes when it is deficient; found room then grows
- *               exponentially like the start probes;
+ *               exponentially like the start probes (a path that widens again
+ *               is seen within 1.5 s: a cluster is a few dozen packets);
  *   drop:       after a large drop (below 66 %) and recovery from overuse in
  *               or just after ALR, 85 % of the rate before the drop (at most
  *               every 5 s, within 5 s of the drop).

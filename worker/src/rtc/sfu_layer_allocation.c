@@ -27,11 +27,13 @@ uint32_t sfu_layers_desired(sfu_consumer_t *c, const sfu_layer_source_t *src, ui
 }
 
 /* The next layer above the provisional one: the next temporal layer of the
- * same spatial layer, else the next spatial layer that flows, at its lowest
- * temporal layer that costs more than the provisional layer (the base
- * temporal layer of a larger encoding can cost less than a smaller one at
- * full frame rate; the allocation never trades bitrate for resolution at
- * a fraction of the frames). */
+ * same spatial layer, else the base temporal layer of the next spatial layer
+ * that flows (mediasoup's order, S1T2 then S2T0: resolution before frame
+ * rate). That base layer can cost less than the whole layer below; the
+ * step then costs nothing more (what the walk spent stays spent), so a
+ * larger encoding at its base frame rate is reached only where the whole
+ * layer below fits, and every layer is reached from the one before it (a
+ * target is never passed over because a measurement moved). */
 static bool sfu__next(const sfu_consumer_t *c, const sfu_layer_source_t *src, int16_t *s, int16_t *t, uint64_t now_ms) {
   int16_t cs = c->provisional_spatial, ct = c->provisional_temporal, n = src->spatial_count(c);
   if (cs >= 0 && ct >= 0 && ct < sfu__max_t(c, src, cs)) {
@@ -39,7 +41,6 @@ static bool sfu__next(const sfu_consumer_t *c, const sfu_layer_source_t *src, in
     *t = (int16_t)(ct + 1);
     return true;
   }
-  uint32_t used = cs >= 0 ? src->bitrate(c, cs, ct, now_ms) : 0;
   bool settled = cs >= 0 && src->active_ms != NULL && src->active_ms(c, cs, now_ms) >= SFU_LAYERS_MIN_ACTIVE_MS;
   for (int16_t k = (int16_t)(cs + 1); k <= c->preferred_spatial && k < n; k++) {
     int16_t mt = sfu__max_t(c, src, k);
@@ -48,7 +49,6 @@ static bool sfu__next(const sfu_consumer_t *c, const sfu_layer_source_t *src, in
     if (settled && k > c->target_spatial && src->active_ms(c, k, now_ms) < SFU_LAYERS_MIN_ACTIVE_MS) continue;
     *s = k;
     *t = mt < 0 ? -1 : 0;
-    while (*t >= 0 && *t < mt && src->bitrate(c, k, *t, now_ms) <= used) (*t)++;
     return true;
   }
   return false;
@@ -64,20 +64,26 @@ uint32_t sfu_layers_increase(sfu_consumer_t *c, const sfu_layer_source_t *src, u
   uint32_t br = src->bitrate(c, s, t, now_ms);
   if (br == 0) return 0;
   uint32_t extra = br > used ? br - used : 0;
+  /* a larger encoding costs at least SFU_LAYERS_SPATIAL_RESERVE of the layer
+   * it leaves, even where its base layer is cheaper: room for its key frame */
+  if (s > c->provisional_spatial && c->provisional_spatial >= 0 && extra < (uint32_t)(used * SFU_LAYERS_SPATIAL_RESERVE))
+    extra = (uint32_t)(used * SFU_LAYERS_SPATIAL_RESERVE);
   if (!(base && c->provisional_spatial < 0)) {
     if (extra > bitrate) return 0;
     int target_key = sfu__key(c->target_spatial, c->target_temporal);
     if (c->target_spatial >= 0 && sfu__key(s, t) > target_key) {
-      /* a switch up: one layer at a time, with headroom, not while held
-       * after a spatial switch down, and once it has looked possible a while */
-      if (sfu__key(c->provisional_spatial, c->provisional_temporal) != target_key) return 0;
+      /* a switch up: with headroom, not while held after a spatial switch
+       * down, and once it has looked possible a while; then as far as the
+       * offer goes (one key frame for the whole climb) */
       if ((double)br > SFU_LAYERS_UP_HEADROOM * (double)(bitrate + used)) return 0;
       if (s > c->target_spatial && c->layer_down_ms != 0 && now_ms - c->layer_down_ms < c->layer_hold_ms &&
           (double)(bitrate + used) < SFU_LAYERS_HOLD_BREAK * (double)c->layer_down_share)
         return 0;
       c->layer_up_possible = true;
       if (c->layer_up_since_ms == 0) c->layer_up_since_ms = now_ms;
-      if (now_ms - c->layer_up_since_ms < SFU_LAYERS_UP_STABLE_MS) return 0;
+      /* an offer twice the layer (a probe measured the room) needs no wait */
+      if (now_ms - c->layer_up_since_ms < SFU_LAYERS_UP_STABLE_MS && (double)br * SFU_LAYERS_UP_SURE > (double)(bitrate + used))
+        return 0;
     }
   }
   c->provisional_spatial = s;

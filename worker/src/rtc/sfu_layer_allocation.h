@@ -2,9 +2,13 @@
  * consumer (simulcast: one encoding per spatial layer; SVC: one stream
  * with both), shared by sfu_simulcast_consumer.c and sfu_svc_consumer.c.
  * A type describes its layers with a sfu_layer_source_t; this walks them in
- * order (S0T0, S0T1, ..., S1T0, ...), never above the preferred layers,
- * with the hysteresis that keeps an estimate near a layer's bitrate from
- * flipping between two layers:
+ * order (S0T0, S0T1, ..., S1T0, ...: mediasoup's, a larger encoding's base
+ * layer before a smaller one's full frame rate), never above the preferred
+ * layers; a step to a larger encoding costs at least
+ * SFU_LAYERS_SPATIAL_RESERVE of the layer it leaves (its key frame has to
+ * pass), so its base layer is taken only where the whole layer below fits
+ * with that reserve. With the hysteresis that keeps an estimate near a
+ * layer's bitrate from flipping between two layers:
  *   - the base allocation gives the lowest flowing layer even if it does not
  *     fit (video keeps going);
  *   - an encoding above the target that has flowed for less than
@@ -12,8 +16,10 @@
  *     has flowed longer (a sender
  *     that just enabled a layer may disable it again: mediasoup's
  *     StreamMinActiveMs);
- *   - a switch up goes one layer at a time, needs SFU_LAYERS_UP_HEADROOM,
- *     and only once it has looked possible for SFU_LAYERS_UP_STABLE_MS;
+ *   - a switch up needs SFU_LAYERS_UP_HEADROOM and to have looked possible
+ *     for SFU_LAYERS_UP_STABLE_MS (not with an offer SFU_LAYERS_UP_SURE times
+ *     the layer: a probe measured that room), then goes as far as the offer
+ *     allows (one key frame for the climb);
  *   - a spatial switch up waits SFU_LAYERS_HOLD_MS after a switch down; an up
  *     undone within SFU_LAYERS_FAILED_UP_MS doubles the wait (to
  *     SFU_LAYERS_MAX_HOLD_MS), unless the offer grew by SFU_LAYERS_HOLD_BREAK
@@ -27,11 +33,13 @@
 #include "sfu_consumer.h"
 
 #define SFU_LAYERS_UP_HEADROOM 0.8
+#define SFU_LAYERS_SPATIAL_RESERVE 0.5
 #define SFU_LAYERS_HOLD_MS 4000u
 #define SFU_LAYERS_MAX_HOLD_MS 16000u
 #define SFU_LAYERS_FAILED_UP_MS 5000u
 #define SFU_LAYERS_HOLD_BREAK 1.5
 #define SFU_LAYERS_UP_STABLE_MS 1000u
+#define SFU_LAYERS_UP_SURE 2.0
 #define SFU_LAYERS_MIN_ACTIVE_MS 2000u
 
 typedef struct sfu_layer_source {
