@@ -739,6 +739,49 @@ static void test_nack_answered_as_rtx(void **state) {
   h_close();
 }
 
+static void nack_for(sfu_consumer_t *c, const uint16_t *seqs, size_t n, uint64_t now) {
+  uint8_t buf[64];
+  sfu_rtcp_iter_t it;
+  sfu_rtcp_hdr_t h;
+  sfu_rtcp_nack_t nack;
+  int len = sfu_rtcp_nack_build(buf, sizeof(buf), 1, 9000, seqs, n, NULL);
+  assert_true(len > 0);
+  sfu_rtcp_iter_init(&it, buf, (size_t)len);
+  assert_int_equal(sfu_rtcp_iter_next(&it, &h), 1);
+  assert_int_equal(sfu_rtcp_nack_parse(&h, &nack), 0);
+  sfu_consumer_on_nack(c, &nack, now);
+}
+
+/* Packets sent before the last key frame are not resent: the receiver's
+ * decoder never needs them again, and on a path that is dropping they
+ * would delay the key frame's own repair. The key frame starts at its
+ * first packet by RTP timestamp (an H264 IDR's SPS/PPS packet first). */
+static void test_nack_not_before_key_frame(void **state) {
+  (void)state;
+  h_open();
+  const tenc_t enc = {.ssrc = 2222, .rtx_ssrc = 2223};
+  h_producer(true, &enc, 1, NULL, 0);
+  sfu_consumer_t *c = h_consumer("c1", true, FBS_RtpParameters_Type_SIMPLE, 1, -1, true, false, false);
+  uint8_t key[100], delta[100];
+  rtc_vp8_payload(key, true, sizeof(key));
+  rtc_vp8_payload(delta, false, sizeof(delta));
+  h_in(96, 500, 0, 2222, key, 100, NULL, 0, 1000);
+  for (int i = 1; i < 10; i++) h_in(96, (uint16_t)(500 + i), (uint32_t)i * 3000u, 2222, delta, 100, NULL, 0, 1000 + 33u * i);
+  /* before a second key frame: answered */
+  nack_for(c, (const uint16_t[]){505}, 1, 1340);
+  assert_int_equal(H.nout, 11);
+  /* a key frame in two packets of one timestamp (both say key), then a delta */
+  h_in(96, 510, 30000, 2222, key, 100, NULL, 0, 1340);
+  h_in(96, 511, 30000, 2222, key, 100, NULL, 0, 1341);
+  h_in(96, 512, 33000, 2222, delta, 100, NULL, 0, 1373);
+  assert_int_equal(H.nout, 14);
+  nack_for(c, (const uint16_t[]){504, 509, 510, 511, 512}, 5, 1500);
+  assert_int_equal(H.nout, 17);
+  assert_int_equal(c->stream.packets_retransmitted, 4);
+  for (int k = 0; k < 3; k++) assert_int_equal(H.out[14 + k].len, H.out[11 + k].len + 2);
+  h_close();
+}
+
 /* Loss on the way in: NACKed at once, repaired by RTX, the repaired packet
  * forwarded in its place, repeats and padding dropped. */
 static void test_producer_nack_and_rtx(void **state) {
@@ -1363,6 +1406,7 @@ int main(void) {
       cmocka_unit_test(test_producer_matching),
       cmocka_unit_test(test_video_key_frame_gating),
       cmocka_unit_test(test_nack_answered_as_rtx),
+      cmocka_unit_test(test_nack_not_before_key_frame),
       cmocka_unit_test(test_producer_nack_and_rtx),
       cmocka_unit_test(test_simulcast_layer_switch),
       cmocka_unit_test(test_simulcast_allocation), cmocka_unit_test(test_simulcast_new_encoding_waits),

@@ -116,6 +116,12 @@ struct sfu_consumer {
   uint64_t max_out_ts_ms;
   uint16_t rtx_seq;
   uint16_t probe_cursor; /* how far back the next probe copies from */
+  /* video: the first packet of the last key frame sent (our numbers, its
+   * RTP timestamp, when); NACKs for anything before it are not answered */
+  bool nack_floor_set;
+  uint16_t nack_floor;
+  uint32_t nack_floor_ts;
+  uint64_t nack_floor_ms;
   sfu_pipe_lane_t *lanes; /* pipe consumers: one per encoding (nlanes), else NULL */
   size_t nlanes;
   bool closed;
