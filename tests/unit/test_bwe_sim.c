@@ -134,6 +134,33 @@ static void test_alr_probing(void **state) {
   done(s);
 }
 
+/* An SFU's case: the application sends 1 Mbit/s (application limited
+ * under a 2.4 Mbit/s estimate) and the path narrows to 600 kbit/s with a
+ * 300 ms drop-tail queue. Backing off by 0.85 a round trip from the last
+ * target (ALR) takes seconds to get below the path (1234, 1049, 842, 700,
+ * 635 kbit/s at the end of the next 5 s; 107 packets lost in 3 s); with the
+ * queue dropping a tenth of a feedback's packets the backoff is from the
+ * acknowledged rate (what the path carries): 484 kbit/s after 1 s, 20 lost. */
+static void test_alr_path_narrows(void **state) {
+  static const sim_phase_t ph[] = {{0, C_HIGH, 0}, {20000, C_LOW, 0}};
+  sim_t *s = new_sim(false, true, ph, 2);
+  int64_t lost = 0;
+  int i;
+
+  (void)state;
+  s->media_cap_bps = 1000 * KBPS;
+  s->queue_limit_bytes = C_LOW / 8 * 300 / 1000;
+  sim_run(s, 40000);
+  sim_print(s, "2.5 Mbit/s, application sends 1 Mbit/s, 600 kbit/s at 20 s", 40);
+  assert_true(s->est_bps[18] >= C_HIGH * 70 / 100); /* ALR probes kept it up before */
+  assert_true(s->est_bps[20] < C_LOW);               /* 1 s after the drop */
+  for (i = 20; i < 23; i++) lost += s->lost[i];
+  assert_true(lost < 40);
+  assert_true(sim_mean_est(s, 25, 40) >= C_LOW * 70 / 100);
+  assert_true(sim_max_est(s, 22, 40) <= C_LOW * 110 / 100);
+  done(s);
+}
+
 /* A REMB-only sender (rate = the last REMB) over the same link, 600 kbit/s at 40 s. */
 static void test_remb_trace(void **state) {
   static const sim_phase_t ph[] = {{0, C_HIGH, 0}, {40000, C_LOW, 0}};
@@ -157,7 +184,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ramp_up_with_probing), cmocka_unit_test(test_ramp_up_without_probing),
       cmocka_unit_test(test_capacity_drop_and_return), cmocka_unit_test(test_random_loss),
-      cmocka_unit_test(test_alr_probing), cmocka_unit_test(test_remb_trace),
+      cmocka_unit_test(test_alr_probing), cmocka_unit_test(test_alr_path_narrows), cmocka_unit_test(test_remb_trace),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #define SFU__SB_MAX_PADDING_FACTOR 0.85
 #define SFU__SB_EVENT_INTERVAL_MS 1000
 #define SFU__SB_TREND_DECREASE 0.05 /* per second */
+#define SFU__SB_CONGESTED_LOSS 0.1  /* of a feedback's packets: an overuse is the path's, not ALR's */
 
 static int64_t sfu__sb_max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
@@ -421,7 +422,15 @@ void sfu_send_bwe_on_feedback(sfu_send_bwe_t *b, const sfu_rtcp_tcc_msg_t *msg, 
     if (prev_state == SFU_BW_UNDERUSING && sfu_delay_bwe_state(&b->delay) == SFU_BW_NORMAL) recovered = true;
     prev_state = sfu_delay_bwe_state(&b->delay);
   }
-  sfu_delay_bwe_update(&b->delay, acked, probe_bps, recovered, in_alr, now_ms, &dr);
+  /* Application limited, an overuse backs off from the last target (the
+   * acknowledged rate is only what the encoders had): unless this feedback
+   * also lost a tenth of its packets. Then the path carries less than we
+   * send, the acknowledged rate is what it carries, and backing off by 0.85
+   * a round trip from an estimate several times too high keeps its queue
+   * full and dropping for seconds (a path that just narrowed). */
+  bool limited = in_alr && !(msg->tcc.status_count > 0 &&
+                              (double)msg_lost >= SFU__SB_CONGESTED_LOSS * (double)msg->tcc.status_count);
+  sfu_delay_bwe_update(&b->delay, acked, probe_bps, recovered, limited, now_ms, &dr);
   if (dr.updated) {
     if (dr.probe) sfu_loss_bwe_set_send_bitrate(&b->loss, dr.target_bps, now_ms);
     sfu_loss_bwe_update_delay_based(&b->loss, dr.target_bps, now_ms);
