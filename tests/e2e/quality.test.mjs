@@ -73,7 +73,7 @@ async function setup(t, { relays = {}, publish = {} } = {}) {
     const e = ctx.server.state.consumers.get(c.id);
     if (e?.kind === 'video') {
       ctx.videoConsumer = e.consumer;
-      e.consumer.on('layerschange', (l) => ctx.layers.push({ at: Date.now(), spatial: l ? l.spatialLayer : -1 }));
+      e.consumer.on('layerschange', (l) => ctx.layers.push({ at: Date.now(), spatial: l ? l.spatialLayer : -1, temporal: l?.temporalLayer ?? -1 }));
     }
   }
   ctx.sample = async () => (assertWorkerAlive(ctx.worker), {
@@ -154,7 +154,15 @@ test('quality simulcast: a 600 kbit/s path to B moves its consumer down and back
     await samples(ctx, 3000);
     clearInterval(startTimer);
     const topAtLimit = ctx.videoConsumer.currentLayers?.spatialLayer === 2;
+    // SFU_E2E_TRACE=1: the consumer's trace events (key frames and
+    // retransmissions out, PLIs and NACKs in) in 250 ms bins from the limit
+    const trace = [];
+    if (process.env.SFU_E2E_TRACE === '1') {
+      await ctx.videoConsumer.enableTraceEvent(['rtp', 'keyframe', 'nack', 'pli', 'fir']);
+      ctx.videoConsumer.on('trace', (e) => trace.push({ at: Date.now(), type: e.type, rtx: e.info?.isRtx ?? false, size: Number(e.info?.rtpPacket?.size ?? 0) }));
+    }
     const limitAt = Date.now();
+    const atLimit = await ctx.sample();
     relay.set('down', { rateBps: 600_000, queueMs: 300 });
     let downAt = null;
     const limited = [];
@@ -195,6 +203,8 @@ test('quality simulcast: a 600 kbit/s path to B moves its consumer down and back
       bFpsLimited: limited[limited.length - 1].b.inbound.video?.framesPerSecond,
       framesDecodedAfterSwitch: decodedDelta,
       freezeAfterSwitchS: Number(freezeAfterSwitch.toFixed(2)),
+      // all of B's freezes while limited, before the switch too
+      freezeLimitedS: Number((fz(limited[limited.length - 1]) - fz(atLimit)).toFixed(2)),
       upAfterS: upAt === null ? null : Number(((upAt - liftAt) / 1000).toFixed(1)),
       relayDrops: relay.stats().down.queueDropped,
       // the worker's estimate towards B / what it sends (kbit/s) / current layer / B's freezes so far (s), every 0.5 s
@@ -204,8 +214,22 @@ test('quality simulcast: a 600 kbit/s path to B moves its consumer down and back
       // from the start, every second: estimate towards B / sent / layer
       startTimeline: startTimeline.join(' '),
       // the consumer's layer changes (s after the limit: layer)
-      layerChanges: ctx.layers.filter((l) => l.at >= limitAt - 3000).map((l) => `${((l.at - limitAt) / 1000).toFixed(1)}:${l.spatial}`).join(' '),
+      layerChanges: ctx.layers.filter((l) => l.at >= limitAt - 3000).map((l) => `${((l.at - limitAt) / 1000).toFixed(1)}:${l.spatial}.${l.temporal}`).join(' '),
     };
+    if (trace.length) {
+      // per 250 ms bin from the limit: kbit/s of media/rtx sent, key frames, PLIs, NACKs
+      const bins = [];
+      for (const e of trace) {
+        const i = Math.floor((e.at - limitAt) / 250);
+        if (i < 0 || i >= 40) continue;
+        const b = (bins[i] ??= { media: 0, rtx: 0, kf: 0, pli: 0, nack: 0 });
+        if (e.type === 'rtp') b[e.rtx ? 'rtx' : 'media'] += e.size;
+        else if (e.type === 'keyframe') b.kf++;
+        else if (e.type === 'pli' || e.type === 'fir') b.pli++;
+        else if (e.type === 'nack') b.nack++;
+      }
+      figures.trace = [...bins].map((b, i) => b ? `${(i / 4).toFixed(2)}:${Math.round(b.media * 32 / 1000)}+${Math.round(b.rtx * 32 / 1000)}${b.kf ? 'K' + b.kf : ''}${b.pli ? 'P' + b.pli : ''}${b.nack ? 'N' + b.nack : ''}` : `${(i / 4).toFixed(2)}:-`).join(' ');
+    }
     report('simulcast', figures);
     check(topBefore, 'B never reached the top layer before the limit');
     check(topAtLimit, 'B had left the top layer before the limit');
