@@ -1,6 +1,7 @@
 #include "sfu_rtp_trace.h"
 
 #include "fbs_generated.h"
+#include "sfu_vpx_layers.h"
 
 static fb_ref_t sfu__ext_string(fb_builder_t *b, const sfu_rtp_packet_t *pkt, uint8_t id) {
   const char *s;
@@ -25,8 +26,11 @@ fb_ref_t sfu_rtp_trace_dump(fb_builder_t *b, const sfu_rtp_packet_t *pkt, sfu_co
   FBS_RtpPacket_Dump_add_is_key_frame(b, sfu_rtp_is_keyframe(pkt, codec));
   FBS_RtpPacket_Dump_add_size(b, pkt->len);
   FBS_RtpPacket_Dump_add_payload_size(b, pkt->payload_len);
-  FBS_RtpPacket_Dump_add_spatial_layer(b, pkt->dd_layers ? pkt->dd_sid : 0);
-  FBS_RtpPacket_Dump_add_temporal_layer(b, pkt->dd_layers ? pkt->dd_tid : 0);
+  /* from the Dependency Descriptor, else the VP8/VP9 payload descriptor (as mediasoup's dump) */
+  uint8_t sid = 0, tid = 0;
+  (void)sfu_vpx_packet_layers(pkt, codec, &sid, &tid);
+  FBS_RtpPacket_Dump_add_spatial_layer(b, sid);
+  FBS_RtpPacket_Dump_add_temporal_layer(b, tid);
   if (mid) FBS_RtpPacket_Dump_add_mid(b, mid);
   if (rid) FBS_RtpPacket_Dump_add_rid(b, rid);
   if (rrid) FBS_RtpPacket_Dump_add_rrid(b, rrid);
