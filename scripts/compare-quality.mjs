@@ -55,8 +55,9 @@ const median = (a) => {
 const ROWS = {
   steady: [['aobMinKbps', "A's availableOutgoingBitrate, min of the last 10 s (kbit/s)"], ['sentWidthMin', "A's sent width, min of the last 10 s"],
     ['bWidth', "B's decoded width at the end"], ['bFps', "B's fps"], ['bFreezeS', "B's freezes (s)"], ['sentKbps', "A's video send rate (kbit/s)"]],
-  simulcast: [['downAfterS', 'consumer on a lower layer after the limit (s)'], ['settledLayer', 'layer while limited'], ['bWidthLimited', "B's width while limited"],
-    ['bFpsLimited', "B's fps while limited"], ['freezeAfterSwitchS', "B's freezes after the switch (s)"], ['upAfterS', 'back on the top layer after the limit is lifted (s)']],
+  simulcast: [['lowerAfterS', 'consumer on a lower layer (spatial or temporal) after the limit (s)'], ['downAfterS', 'consumer on a lower spatial layer after the limit (s)'], ['settledLayer', 'layer while limited'], ['bWidthLimited', "B's width while limited"],
+    ['bFpsLimited', "B's fps while limited"], ['freezeAfterSwitchS', "B's freezes after the switch (s)"], ['freezeLimitedS', "B's freezes while limited, all (s)"],
+    ['relayDrops', 'packets the limited path dropped'], ['upAfterS', 'back on the top layer (spatial 2, its temporal layer before the limit) after the limit is lifted (s)']],
   loss: [['relayLossPct', 'loss on A\'s uplink (%)'], ['bLostPct', "B's video packets lost after repair (%)"], ['bFreezeS', "B's freezes (s)"],
     ['bWidth', "B's width"], ['bFps', "B's fps"], ['aNacksReceived', 'NACKs A received (video)'], ['aRetransmitted', 'packets A retransmitted']],
 };

@@ -162,6 +162,7 @@ async function stats() {
     const report = await p.getStats();
     const s = pickTop(report, p.kind);
     let bytesSent = 0, packetsSent = 0, nackCount = 0, retransmitted = 0, layers = 0;
+    const layerFps = []; // per encoding, smallest first, as width:fps
     for (const r of report.values()) {
       if (r.type !== 'outbound-rtp' || (r.kind ?? r.mediaType) !== p.kind) continue;
       layers++;
@@ -169,18 +170,22 @@ async function stats() {
       packetsSent += r.packetsSent ?? 0;
       nackCount += r.nackCount ?? 0;
       retransmitted += r.retransmittedPacketsSent ?? 0;
+      layerFps.push([r.frameWidth ?? 0, r.framesPerSecond ?? 0]);
     }
+    layerFps.sort((x, y) => x[0] - y[0]);
     res.outbound[p.kind] = s ? {
       bytesSent, packetsSent, nackCount, retransmittedPacketsSent: retransmitted, layers,
       framesEncoded: s.framesEncoded, frameWidth: s.frameWidth, frameHeight: s.frameHeight,
       framesPerSecond: s.framesPerSecond, qualityLimitationReason: s.qualityLimitationReason,
+      layerFps: layerFps.map(([w, f]) => `${w}:${f}`).join(' '),
     } : null;
   }
   for (const c of state.consumers) {
     const s = pick(await c.getStats(), 'inbound-rtp', c.kind);
     res.inbound[c.kind] = s ? {
       bytesReceived: s.bytesReceived ?? 0, packetsReceived: s.packetsReceived ?? 0,
-      framesDecoded: s.framesDecoded, totalSamplesReceived: s.totalSamplesReceived,
+      framesDecoded: s.framesDecoded, framesReceived: s.framesReceived, framesDropped: s.framesDropped,
+      keyFramesDecoded: s.keyFramesDecoded, pliCount: s.pliCount, totalSamplesReceived: s.totalSamplesReceived,
       frameWidth: s.frameWidth, frameHeight: s.frameHeight, framesPerSecond: s.framesPerSecond,
       packetsLost: s.packetsLost ?? 0, nackCount: s.nackCount ?? 0,
       freezeCount: s.freezeCount ?? 0, totalFreezesDuration: s.totalFreezesDuration ?? 0,
