@@ -1039,6 +1039,34 @@ static void test_simulcast_allocation(void **state) {
   h_close();
 }
 
+/* A frame rate step up on the encoding being sent needs no headroom (no key
+ * frame, undone at the next frame), only the second of stability: an offer
+ * 5 % above the layer takes it; a spatial step still wants 20 %. */
+static void test_simulcast_temporal_step_without_headroom(void **state) {
+  (void)state;
+  h_open();
+  const tenc_t encs[3] = {{.ssrc = 3000}, {.ssrc = 3001}, {.ssrc = 3002}};
+  h_producer(true, encs, 3, NULL, 0);
+  h_consumer_scalability = "L3T3";
+  sfu_consumer_t *c = h_consumer("c1", true, FBS_RtpParameters_Type_SIMULCAST, 3, 0, false, false, false);
+  h_consumer_scalability = NULL;
+  c->bwe_managed = true;
+  uint64_t now = 10000;
+  uint16_t seq[3] = {1, 1, 1};
+  const uint32_t kbps[3] = {300, 500, 1500};
+  feed_layers_t3(&now, seq, kbps, 1000);
+  uint32_t s0t1 = sfu__consumer_layer_bitrate(c, 0, 1, now);
+  assert_int_equal(allocate(c, s0t1 * 21 / 20, now), 0);
+  assert_int_equal(c->target_temporal, 1);
+  for (int i = 0; i < 4; i++) {
+    feed_layers_t3(&now, seq, kbps, 500);
+    (void)allocate(c, sfu__consumer_layer_bitrate(c, 0, 2, now) * 21 / 20, now);
+  }
+  assert_int_equal(c->target_spatial, 0);
+  assert_int_equal(c->target_temporal, 2);
+  h_close();
+}
+
 /* With temporal layers: the walk goes S0T0, S0T1, S0T2, S1T0, ... (a larger
  * encoding's base layer before the full frame rate of a smaller one, if
  * the offer also covers the layer below and the key frame reserve) */
@@ -1411,6 +1439,7 @@ int main(void) {
       cmocka_unit_test(test_simulcast_layer_switch),
       cmocka_unit_test(test_simulcast_allocation), cmocka_unit_test(test_simulcast_new_encoding_waits),
       cmocka_unit_test(test_simulcast_temporal_allocation),
+      cmocka_unit_test(test_simulcast_temporal_step_without_headroom),
       cmocka_unit_test(test_h264_dependency_descriptor),
       cmocka_unit_test(test_pipe_consumer),
       cmocka_unit_test(test_pipe_consumer_rtx),

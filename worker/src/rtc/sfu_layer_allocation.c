@@ -75,7 +75,10 @@ uint32_t sfu_layers_increase(sfu_consumer_t *c, const sfu_layer_source_t *src, u
       /* a switch up: with headroom, not while held after a spatial switch
        * down, and once it has looked possible a while; then as far as the
        * offer goes (one key frame for the whole climb) */
-      if ((double)br > SFU_LAYERS_UP_HEADROOM * (double)(bitrate + used)) return 0;
+      /* a frame rate step on the spatial layer it is on needs no key frame
+       * and is undone at the next frame: no headroom for it */
+      double headroom = s == c->target_spatial ? 1.0 : SFU_LAYERS_UP_HEADROOM;
+      if ((double)br > headroom * (double)(bitrate + used)) return 0;
       if (s > c->target_spatial && c->layer_down_ms != 0 && now_ms - c->layer_down_ms < c->layer_hold_ms &&
           (double)(bitrate + used) < SFU_LAYERS_HOLD_BREAK * (double)c->layer_down_share)
         return 0;

@@ -16,7 +16,8 @@
  *     has flowed longer (a sender
  *     that just enabled a layer may disable it again: mediasoup's
  *     StreamMinActiveMs);
- *   - a switch up needs SFU_LAYERS_UP_HEADROOM and to have looked possible
+ *   - a switch up needs SFU_LAYERS_UP_HEADROOM (a frame rate step on the
+ *     spatial layer being sent: none, it needs no key frame) and to have looked possible
  *     for SFU_LAYERS_UP_STABLE_MS (not with an offer SFU_LAYERS_UP_SURE times
  *     the layer: a probe measured that room), then goes as far as the offer
  *     allows (one key frame for the climb);

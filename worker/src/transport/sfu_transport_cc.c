@@ -254,7 +254,13 @@ void sfu_transport_cc_on_rtp_in(sfu_transport_cc_t *cc, const sfu_rtp_packet_t *
 void sfu_transport_cc_on_rtp_out(sfu_transport_cc_t *cc, uint16_t twcc_seq, size_t len, bool is_rtx) {
   if (!cc->bwe_ready) return;
   sfu_rate_add(&cc->sent_rate, sfu__now_ms(cc), len);
-  sfu_send_bwe_on_packet_sent(&cc->bwe, twcc_seq, len, cc->probe_cluster, is_rtx, sfu__now_us());
+  /* media sent while a cluster is being paced belongs to it (libwebrtc's
+   * pacer tags every packet of a probing interval): it shares the path with
+   * the probes, and a cluster that counted only its own packets measured
+   * what the media left of the path (~300 of 600 kbit/s, taken as the
+   * estimate) */
+  int cluster = cc->probe_cluster >= 0 ? cc->probe_cluster : sfu_probe_sender_cluster_id(&cc->prober);
+  sfu_send_bwe_on_packet_sent(&cc->bwe, twcc_seq, len, cluster, is_rtx, sfu__now_us());
 }
 
 void sfu_transport_cc_on_rtcp(sfu_transport_cc_t *cc, const sfu_rtcp_hdr_t *h) {
