@@ -739,18 +739,21 @@ static void test_nack_answered_as_rtx(void **state) {
   h_close();
 }
 
-static void nack_for(sfu_consumer_t *c, const uint16_t *seqs, size_t n, uint64_t now) {
+/* A NACK for seqs of ssrc, built and parsed as it would arrive, to the consumer. */
+static void h_nacks(sfu_consumer_t *c, uint32_t ssrc, const uint16_t *seqs, size_t n, uint64_t now) {
   uint8_t buf[64];
   sfu_rtcp_iter_t it;
   sfu_rtcp_hdr_t h;
   sfu_rtcp_nack_t nack;
-  int len = sfu_rtcp_nack_build(buf, sizeof(buf), 1, 9000, seqs, n, NULL);
+  int len = sfu_rtcp_nack_build(buf, sizeof(buf), 1, ssrc, seqs, n, NULL);
   assert_true(len > 0);
   sfu_rtcp_iter_init(&it, buf, (size_t)len);
   assert_int_equal(sfu_rtcp_iter_next(&it, &h), 1);
   assert_int_equal(sfu_rtcp_nack_parse(&h, &nack), 0);
   sfu_consumer_on_nack(c, &nack, now);
 }
+
+static void h_nack(sfu_consumer_t *c, uint32_t ssrc, uint16_t seq, uint64_t now) { h_nacks(c, ssrc, &seq, 1, now); }
 
 /* Packets sent before the last key frame are not resent: the receiver's
  * decoder never needs them again, and on a path that is dropping they
@@ -768,14 +771,14 @@ static void test_nack_not_before_key_frame(void **state) {
   h_in(96, 500, 0, 2222, key, 100, NULL, 0, 1000);
   for (int i = 1; i < 10; i++) h_in(96, (uint16_t)(500 + i), (uint32_t)i * 3000u, 2222, delta, 100, NULL, 0, 1000 + 33u * i);
   /* before a second key frame: answered */
-  nack_for(c, (const uint16_t[]){505}, 1, 1340);
+  h_nack(c, 9000, 505, 1340);
   assert_int_equal(H.nout, 11);
   /* a key frame in two packets of one timestamp (both say key), then a delta */
   h_in(96, 510, 30000, 2222, key, 100, NULL, 0, 1340);
   h_in(96, 511, 30000, 2222, key, 100, NULL, 0, 1341);
   h_in(96, 512, 33000, 2222, delta, 100, NULL, 0, 1373);
   assert_int_equal(H.nout, 14);
-  nack_for(c, (const uint16_t[]){504, 509, 510, 511, 512}, 5, 1500);
+  h_nacks(c, 9000, (const uint16_t[]){504, 509, 510, 511, 512}, 5, 1500);
   assert_int_equal(H.nout, 17);
   assert_int_equal(c->stream.packets_retransmitted, 4);
   for (int k = 0; k < 3; k++) assert_int_equal(H.out[14 + k].len, H.out[11 + k].len + 2);
@@ -1219,19 +1222,6 @@ static void test_h264_dependency_descriptor(void **state) {
   assert_int_equal(H.nout, before + 2);
   assert_int_equal((uint16_t)(H.out[H.nout - 1].seq - H.out[before - 1].seq), 2);
   h_close();
-}
-
-static void h_nack(sfu_consumer_t *c, uint32_t ssrc, uint16_t seq, uint64_t now) {
-  uint8_t buf[64];
-  sfu_rtcp_iter_t it;
-  sfu_rtcp_hdr_t h;
-  sfu_rtcp_nack_t nack;
-  int len = sfu_rtcp_nack_build(buf, sizeof(buf), 1, ssrc, (const uint16_t[]){seq}, 1, NULL);
-  assert_true(len > 0);
-  sfu_rtcp_iter_init(&it, buf, (size_t)len);
-  assert_int_equal(sfu_rtcp_iter_next(&it, &h), 1);
-  assert_int_equal(sfu_rtcp_nack_parse(&h, &nack), 0);
-  sfu_consumer_on_nack(c, &nack, now);
 }
 
 /* mediasoup 3.27's pipe consumer: each encoding its own lane under our SSRC

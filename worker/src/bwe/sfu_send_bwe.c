@@ -277,10 +277,10 @@ void sfu_send_bwe_on_packet_sent(sfu_send_bwe_t *b, uint16_t transport_seq, size
   p->cluster_id = probe_cluster_id > 0 ? probe_cluster_id : -1;
   p->state = SFU__SB_SENT;
   p->is_rtx = is_rtx;
-  /* probes are not the application's: a cluster at twice the estimate
-   * would end application-limited mode by itself, and the overuse it may
-   * cause would then back off from the (application-limited) acknowledged
-   * rate instead of the target */
+  /* a probe cluster's packets are not what the application would send: a
+   * cluster at twice the estimate would end application-limited mode by
+   * itself, and the overuse it may cause would then back off from the
+   * (application-limited) acknowledged rate instead of the target */
   if (probe_cluster_id <= 0) sfu_alr_detector_on_bytes_sent(&b->alr, size, now_us / 1000);
   sfu_ack_bitrate_set_alr(&b->ack, sfu_alr_detector_in_alr(&b->alr, NULL));
 }

@@ -476,8 +476,9 @@ void sfu__consumer_forward(sfu_consumer_t *c, const sfu_rtp_packet_t *in, uint64
    * decoder: resending that (the old encoding's losses after a switch, on a
    * path already dropping) would only delay the key frame's own repair. Its
    * first packet by RTP timestamp: an H264 IDR's SPS/PPS come before the
-   * NAL unit that says IDR. */
-  if (c->kind == SFU_KIND_VIDEO && c->lanes == NULL && sfu_rtp_is_keyframe(in, c->stream.params.codec) &&
+   * NAL unit that says IDR. VP8/VP9: what the layer filter already read. */
+  if (c->kind == SFU_KIND_VIDEO && c->lanes == NULL &&
+      (vi.parsed && !vi.dd ? vi.keyframe : sfu_rtp_is_keyframe(in, c->stream.params.codec)) &&
       (!c->nack_floor_set || ts != c->nack_floor_ts)) {
     c->nack_floor_set = true;
     c->nack_floor = seq;
@@ -564,7 +565,7 @@ void sfu_consumer_on_nack(sfu_consumer_t *c, const sfu_rtcp_nack_t *nack, uint64
       if (slot == NULL || now_ms - slot->sent_ms > 2000 || slot->resent > 8) continue;
       /* (only a recent floor: nothing older than 2 s is resent anyway, and
        * within 2 s the numbers cannot have wrapped past it) */
-      if (c->nack_floor_set && s == &c->stream && now_ms - c->nack_floor_ms <= 2000 &&
+      if (c->nack_floor_set && now_ms - c->nack_floor_ms <= 2000 &&
           (int16_t)(uint16_t)(seqs[j] - c->nack_floor) < 0)
         continue;
       if (slot->resent_ms != 0 && now_ms - slot->resent_ms <= rtt) continue;

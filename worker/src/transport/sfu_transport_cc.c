@@ -103,7 +103,6 @@ int sfu_transport_cc_create(sfu_transport_t *t, sfu_transport_cc_t **out) {
   if (cc == NULL) return SFU_ENOMEM;
   cc->t = t;
   cc->recv_mode = cc->send_mode = SFU_BWE_NONE;
-  cc->probe_cluster = -1;
   sfu_probe_sender_init(&cc->prober);
   if ((cc->timer = sfu__new_timer(cc)) == NULL || (cc->probe_timer = sfu__new_timer(cc)) == NULL) {
     sfu__close_timer(&cc->timer);
@@ -254,13 +253,11 @@ void sfu_transport_cc_on_rtp_in(sfu_transport_cc_t *cc, const sfu_rtp_packet_t *
 void sfu_transport_cc_on_rtp_out(sfu_transport_cc_t *cc, uint16_t twcc_seq, size_t len, bool is_rtx) {
   if (!cc->bwe_ready) return;
   sfu_rate_add(&cc->sent_rate, sfu__now_ms(cc), len);
-  /* media sent while a cluster is being paced belongs to it (libwebrtc's
-   * pacer tags every packet of a probing interval): it shares the path with
-   * the probes, and a cluster that counted only its own packets measured
-   * what the media left of the path (~300 of 600 kbit/s, taken as the
-   * estimate) */
-  int cluster = cc->probe_cluster >= 0 ? cc->probe_cluster : sfu_probe_sender_cluster_id(&cc->prober);
-  sfu_send_bwe_on_packet_sent(&cc->bwe, twcc_seq, len, cluster, is_rtx, sfu__now_us());
+  /* every packet sent while a cluster is being paced belongs to it, its
+   * probes and the media between them (libwebrtc's pacer tags them all): a
+   * cluster that counted only its own packets measured what the media left
+   * of the path (~300 of 600 kbit/s, taken as the estimate) */
+  sfu_send_bwe_on_packet_sent(&cc->bwe, twcc_seq, len, sfu_probe_sender_cluster_id(&cc->prober), is_rtx, sfu__now_us());
 }
 
 void sfu_transport_cc_on_rtcp(sfu_transport_cc_t *cc, const sfu_rtcp_hdr_t *h) {
@@ -339,10 +336,8 @@ static void sfu__probe_run(sfu_transport_cc_t *cc) {
       sfu_probe_sender_init(&cc->prober);
       return;
     }
-    cc->probe_cluster = sfu_probe_sender_cluster_id(&cc->prober);
     size_t len = pkt.len;
     sfu__transport_send_consumer_rtp(cc->t, c, &pkt, true);
-    cc->probe_cluster = -1;
     cc->probation_bytes += len;
     sfu_rate_add(&cc->probation_rate, now_ms, len);
     sfu_probe_sender_on_sent(&cc->prober, len, now_us);

@@ -56,7 +56,6 @@ typedef struct sfu_transport_cc {
   sfu_remb_server_t *remb; /* REMB receive mode only (~9 KiB): allocated then */
   sfu_send_bwe_t bwe;
   sfu_probe_sender_t prober;
-  int probe_cluster; /* id of the cluster a packet being sent belongs to, -1 */
   uv_timer_t *timer;       /* 25 ms, separate allocation */
   uv_timer_t *probe_timer; /* paces probe packets, separate allocation */
   unsigned ticks;
